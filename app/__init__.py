@@ -1,0 +1,96 @@
+"""Consulta Abierta: a bilingual platform for citizen consultations."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import format_date, format_decimal, format_percent
+from werkzeug.exceptions import HTTPException
+
+from app.extensions import babel, csrf, db, limiter, login, migrate
+from app.i18n import html_lang, language, localized, select_locale
+from config import Config, ProductionConfig, config_from_environment
+
+
+def create_app(config_class: type[Config] | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints, error handlers, CLI."""
+    config_class = config_class or config_from_environment()
+    if issubclass(config_class, ProductionConfig):
+        config_class.check()
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config_class)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_root() / "migrations"))
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    login.init_app(app)
+    limiter.init_app(app)
+
+    from app import models  # noqa: F401 - registers the tables
+    from app.database import configure_engines
+
+    configure_engines(app)
+
+    from app.auth import bp as auth_bp
+    from app.public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+
+    from app import cli
+
+    cli.init_app(app)
+    _register_template_helpers(app)
+    _register_error_handlers(app)
+
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+    return app
+
+
+def _root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from app.navigation import nav_items
+
+    app.jinja_env.globals.update(
+        nav_items=nav_items,
+        localized=localized,
+        language=language,
+        html_lang=html_lang,
+        format_date=format_date,
+        format_percent=format_percent,
+        format_decimal=format_decimal,
+    )
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code and error.code >= 500:
+            db.session.rollback()
+        if _wants_json():
+            return jsonify(error=error.name, message=error.description), error.code
+        return render_template("errors/error.html", error=error), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        db.session.rollback()
+        app.logger.exception("Unhandled error")
+        if app.testing and app.config.get("PROPAGATE_EXCEPTIONS", True):
+            raise error
+        from werkzeug.exceptions import InternalServerError
+
+        return http_error(InternalServerError())

@@ -1,0 +1,180 @@
+"""Command line: flask --app wsgi geo …, consultations …, demo …, users …"""
+
+from __future__ import annotations
+
+import functools
+import json
+import secrets
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy.exc import OperationalError
+
+from app.extensions import db
+from app.models import ROLES, Municipality, Region
+from app.services import consultations as consultation_service
+from app.services import geography
+from app.services.errors import DomainError
+from app.util import local_today
+
+
+def cli_locale() -> str:
+    """Speak the language of the shell: English when LANG says so, Spanish otherwise."""
+    import os
+
+    lang = os.environ.get("CONSULTA_LANG") or os.environ.get("LANG", "")
+    return "en" if lang.lower().startswith("en") else "es_MX"
+
+
+def command(func):
+    """Run a command in the shell's language, turning domain and database errors into messages."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with force_locale(cli_locale()):
+            try:
+                return func(*args, **kwargs)
+            except DomainError as error:
+                db.session.rollback()
+                lines = [error.message, *(f"  - {p}" for p in error.problems)]
+                raise click.ClickException("\n".join(lines)) from None
+            except OperationalError as error:
+                db.session.rollback()
+                url = db.engine.url.render_as_string(hide_password=True)
+                raise click.ClickException(
+                    _("Cannot use the database at %(url)s: %(reason)s. Check DATABASE_URL and "
+                      "that the server is running, then run \"flask --app wsgi db upgrade\".",
+                      url=url, reason=str(error.orig).strip().splitlines()[0])
+                ) from None
+
+    return wrapper
+
+
+geo_cli = AppGroup("geo", help="Jalisco's regions and municipalities.")
+consultations_cli = AppGroup("consultations", help="Consultation definitions.")
+demo_cli = AppGroup("demo", help="Demo data.")
+users_cli = AppGroup("users", help="Staff accounts.")
+
+
+@geo_cli.command("load")
+@command
+def geo_load() -> None:
+    """Load the 12 regions and 125 municipalities (idempotent)."""
+    result = geography.load_geography()
+    click.echo(_("Geography loaded: %(regions)d region(s) and %(added)d municipality(ies) "
+                 "added, %(updated)d updated.", regions=result.regions_added,
+                 added=result.municipalities_added, updated=result.municipalities_updated))
+
+
+@geo_cli.command("show")
+@command
+def geo_show() -> None:
+    """Print the regions with their municipalities."""
+    regions = geography.municipalities_by_region()
+    if not regions:
+        raise click.ClickException(_("No geography loaded: run \"flask --app wsgi geo load\"."))
+    total = 0
+    for region in regions:
+        population = sum(m.population for m in region.municipalities)
+        total += population
+        click.echo(f"{region.number:>2} {region.name} ({len(region.municipalities)}, "
+                   f"{population:,})")
+        for m in region.municipalities:
+            metro = " AMG" if m.metro else ""
+            click.echo(f"     {m.code} {m.name} {m.population:,}{metro}")
+    count = db.session.scalar(db.select(db.func.count(Municipality.code)))
+    click.echo(_("%(regions)d regions, %(count)d municipalities, population 2020: %(total)s",
+                 regions=len(regions), count=count, total=f"{total:,}"))
+
+
+@consultations_cli.command("load")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@command
+def consultations_load(file: Path) -> None:
+    """Create or update a consultation from a JSON definition FILE."""
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise click.ClickException(_("Cannot read %(file)s: %(reason)s", file=str(file),
+                                     reason=str(error))) from None
+    data = consultation_service.parse_json(text)
+    consultation, created = consultation_service.load_definition(data)
+    message = _("Consultation \"%(slug)s\" created.") if created else _(
+        "Consultation \"%(slug)s\" updated.")
+    click.echo(message % {"slug": consultation.slug})
+
+
+@consultations_cli.command("export")
+@click.argument("slug")
+@command
+def consultations_export(slug: str) -> None:
+    """Print a consultation's definition as JSON."""
+    consultation = consultation_service.get_by_slug(slug)
+    if consultation is None:
+        raise click.ClickException(_("No consultation with slug \"%(slug)s\".", slug=slug))
+    click.echo(json.dumps(consultation_service.export_definition(consultation),
+                          ensure_ascii=False, indent=2))
+
+
+@consultations_cli.command("list")
+@command
+def consultations_list() -> None:
+    """List consultations with their status, dates and responses."""
+    today = local_today()
+    rows = consultation_service.listed(include_drafts=True)
+    if not rows:
+        click.echo(_("No consultations yet."))
+    for c in rows:
+        click.echo(f"{c.slug}\t{c.status(today)}\t{c.opens_on}..{c.effective_closes_on}\t"
+                   f"{consultation_service.response_count(c)}")
+
+
+@demo_cli.command("load")
+@click.option("--responses", default=400, show_default=True, help="Responses of the closed demo.")
+@command
+def demo_load(responses: int) -> None:
+    """Load the demo consultations and their synthetic responses (idempotent)."""
+    from app.services.demo import load_demo
+
+    if not db.session.scalar(db.select(db.func.count(Region.number))):
+        raise click.ClickException(_("No geography loaded: run \"flask --app wsgi geo load\"."))
+    added = load_demo(responses=responses)
+    for slug, count in added.items():
+        click.echo(_("%(slug)s: %(count)d demo response(s) added.", slug=slug, count=count))
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", "roles", multiple=True, required=True,
+              help=f"One of {', '.join(ROLES)}; repeat for several.")
+@click.option("--generate-password", is_flag=True, help="Generate a password and print it once.")
+@command
+def users_create(email: str, roles: tuple[str, ...], generate_password: bool) -> None:
+    """Create a staff account; the password is asked twice unless generated."""
+    from app.services import accounts
+
+    unknown = [role for role in roles if role not in ROLES]
+    if unknown:
+        raise click.ClickException(_("Unknown role %(role)s; roles are: %(roles)s",
+                                     role=", ".join(unknown), roles=", ".join(ROLES)))
+    if generate_password:
+        password = secrets.token_urlsafe(18)
+    else:
+        password = click.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
+    user = accounts.create_user(email, password, set(roles), actor=None)
+    click.echo(_("Account %(email)s created with role(s) %(roles)s.", email=user.email,
+                 roles=", ".join(sorted(user.roles))))
+    if generate_password:
+        click.echo(_("Password (shown only once): %(password)s", password=password))
+
+
+def init_app(app: Flask) -> None:
+    for group in (geo_cli, consultations_cli, demo_cli, users_cli):
+        app.cli.add_command(group)
+
+
+

@@ -1,0 +1,51 @@
+"""Locale selection and bilingual content helpers."""
+
+from __future__ import annotations
+
+from flask import current_app, request, session
+from flask_babel import get_locale as babel_locale
+
+FALLBACK_LANGUAGE = "es"
+
+
+def select_locale() -> str:
+    """Choose the locale: ?lang= (kept in the session), the session, Accept-Language, default."""
+    languages = current_app.config["LANGUAGES"]
+    requested = request.args.get("lang")
+    if requested in languages:
+        session["lang"] = requested
+        return requested
+    if session.get("lang") in languages:
+        return session["lang"]
+    best = request.accept_languages.best_match(
+        list(languages) + [code.split("_")[0] for code in languages]
+    )
+    if best:
+        for code in languages:
+            if code == best or code.split("_")[0] == best:
+                return code
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def language() -> str:
+    """Return the two-letter language of the current locale ("es" or "en")."""
+    try:
+        return babel_locale().language
+    except (RuntimeError, AttributeError):
+        return FALLBACK_LANGUAGE
+
+
+def html_lang() -> str:
+    """Return the BCP 47 tag for <html lang>, e.g. es-MX."""
+    locale = babel_locale()
+    return f"{locale.language}-{locale.territory}" if locale.territory else locale.language
+
+
+def localized(content: dict | str | None, lang: str | None = None) -> str:
+    """Return content in the given (or current) language, falling back to Spanish."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    lang = lang or language()
+    return content.get(lang) or content.get(FALLBACK_LANGUAGE) or next(iter(content.values()), "")

@@ -1,0 +1,35 @@
+"""Database models; importing this package registers every table with the metadata."""
+
+from app.models.account import ROLES, User, UserMunicipality, UserRegion, UserRole
+from app.models.audit import AuditEvent
+from app.models.consultation import (
+    CHANNELS,
+    QUESTION_TYPES,
+    Consultation,
+    Option,
+    Question,
+    Theme,
+)
+from app.models.geography import Municipality, Region
+from app.models.response import Answer, ImportBatch, Response, ResponseTheme
+
+__all__ = [
+    "CHANNELS",
+    "QUESTION_TYPES",
+    "ROLES",
+    "Answer",
+    "AuditEvent",
+    "Consultation",
+    "ImportBatch",
+    "Municipality",
+    "Option",
+    "Question",
+    "Region",
+    "Response",
+    "ResponseTheme",
+    "Theme",
+    "User",
+    "UserMunicipality",
+    "UserRegion",
+    "UserRole",
+]

@@ -1,0 +1,1 @@
+"""Business rules: services take explicit arguments, own their transaction, raise domain errors."""

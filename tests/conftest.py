@@ -1,0 +1,247 @@
+"""Shared fixtures: a migrated database (SQLite file or PostgreSQL), app, client, runner, auth."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from app.extensions import db
+from app.util import local_today
+from config import TestingConfig
+
+KEEP_TABLES = {"region", "municipality", "alembic_version"}
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+DEMO_FILE = Path(__file__).resolve().parent.parent / "app" / "demo" / "consulta-ampliada-2016.json"
+
+
+def missing(what: str) -> None:
+    """Skip on a developer machine; fail in CI, where everything must run."""
+    if IN_CI:
+        pytest.fail(f"{what} (CI=true: this must run in CI)")
+    pytest.skip(what)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """Return the URL of a database migrated once for the session, with the geography loaded."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    tmpdir = None
+    if not url:
+        tmpdir = tempfile.mkdtemp(prefix="consulta-test-")
+        url = f"sqlite:///{tmpdir}/test.db"
+    app = create_app(_config(url))
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        from app.services.geography import load_geography
+
+        if db.engine.dialect.name == "postgresql":
+            _reset_postgres(db.engine)
+        upgrade()
+        load_geography()
+        db.engine.dispose()
+    yield url
+    if tmpdir:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+def _reset_postgres(engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+
+
+def _config(url: str, **extra) -> type[TestingConfig]:
+    return type("TestConfig", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": url, **extra})
+
+
+@pytest.fixture
+def app_config() -> dict:
+    """Override in a test module to change settings (e.g. turn CSRF or rate limits on)."""
+    return {}
+
+
+class Client(FlaskClient):
+    """A test client whose requests each start with an empty `g`, as in production.
+
+    The test body holds an app context (for the database); a request reuses it, so without
+    this the signed-in user and the locale cached in `g` would leak from one request to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        context = _cv_app.get(None)
+        if context is not None:
+            vars(context.g).clear()
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def app(database_url: str, app_config: dict):
+    app = create_app(_config(database_url, **app_config))
+    app.test_client_class = Client
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in KEEP_TABLES]
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def demo_definition(**overrides) -> dict:
+    data = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def make_consultation(app):
+    """Create a consultation from the demo definition; status open/upcoming/closed sets dates."""
+    from app.services.consultations import load_definition
+
+    counter = iter(range(1, 1000))
+
+    def make(status: str = "open", **overrides):
+        today = local_today()
+        opens, closes = {
+            "open": (today - timedelta(days=2), today + timedelta(days=10)),
+            "upcoming": (today + timedelta(days=5), today + timedelta(days=15)),
+            "closed": (today - timedelta(days=20), today - timedelta(days=5)),
+        }[status]
+        overrides.setdefault("slug", f"test-{status}-{next(counter)}")
+        overrides.setdefault("opens_on", opens.isoformat())
+        overrides.setdefault("closes_on", closes.isoformat())
+        consultation, _ = load_definition(demo_definition(**overrides))
+        return consultation
+
+    return make
+
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def make_user(app):
+    """Create an account with roles and optional municipality codes."""
+    from app.models import UserMunicipality
+    from app.services.accounts import create_user
+
+    counter = iter(range(1, 1000))
+
+    def make(*roles: str, email: str | None = None, municipalities=(), password=PASSWORD,
+             all_municipalities: bool | None = None):
+        user = create_user(email or f"user{next(counter)}@example.org", password,
+                           set(roles or ("analyst",)), actor=None)
+        for code in municipalities:
+            user.municipality_rows.append(UserMunicipality(municipality_code=code))
+        if all_municipalities is not None:
+            user.all_municipalities = all_municipalities
+        db.session.commit()
+        return user
+
+    return make
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email: str, password: str = PASSWORD, follow: bool = False):
+        return self.client.post("/auth/login", data={"email": email, "password": password},
+                                follow_redirects=follow)
+
+    def logout(self):
+        return self.client.post("/auth/logout")
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture
+def live_server(app):
+    """Serve the app on a free local port in a thread; yield its base URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Launch Debian's Chromium through Playwright (never a downloaded browser)."""
+    if not Path(CHROMIUM).exists():
+        missing(f"Chromium not found at {CHROMIUM}: install it with 'apt-get install chromium'")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="es-MX")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def postgres_admin_url() -> str:
+    return os.environ.get("POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> str:
+    """Return the admin URL of a reachable PostgreSQL server, or skip (fail in CI)."""
+    url = postgres_admin_url()
+    try:
+        engine = create_engine(url)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as error:  # noqa: BLE001 - any failure means no server to test against
+        missing(f"PostgreSQL not reachable at {url}: {error.__class__.__name__}")
+    return url
