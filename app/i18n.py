@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale as babel_locale
 
 FALLBACK_LANGUAGE = "es"
@@ -11,6 +11,8 @@ FALLBACK_LANGUAGE = "es"
 def select_locale() -> str:
     """Choose the locale: ?lang= (kept in the session), the session, Accept-Language, default."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     requested = request.args.get("lang")
     if requested in languages:
         session["lang"] = requested
