@@ -45,7 +45,7 @@ i18n-extract: install ## Extract messages into translations/messages.pot.
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --add-comments="Translators:" --no-location --sort-output --omit-header -o translations/messages.pot app
 
 i18n-update: i18n-extract ## Merge new messages into the es and en catalogs.
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --no-location --width 100
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete --width 100
 	$(BIN)/python scripts/i18n_fill_en.py
 
 i18n-check: install ## Fail when the template is stale or a catalog is incomplete.

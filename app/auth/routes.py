@@ -7,9 +7,10 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from app.auth import bp
+from app.auth.decorators import public, role_required
 from app.auth.forms import LoginForm
 from app.extensions import db, login
 from app.models import User
@@ -47,6 +48,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"], endpoint="login")
+@public
 def login_view():
     if current_user.is_authenticated:
         return redirect(url_for("public.index"))
@@ -75,7 +77,7 @@ def login_view():
 
 
 @bp.route("/logout", methods=["POST"])
-@login_required
+@role_required()
 def logout():
     audit.record("auth.logout", actor=current_user)
     db.session.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, redirect, render_template, request, session, url_for
 
+from app.auth.decorators import public
 from app.auth.routes import safe_next
 from app.public import bp
 from app.services import consultations as consultation_service
@@ -11,6 +12,7 @@ from app.util import local_today
 
 
 @bp.route("/")
+@public
 def index():
     today = local_today()
     groups: dict[str, list] = {"open": [], "upcoming": [], "closed": []}
@@ -20,6 +22,7 @@ def index():
 
 
 @bp.route("/c/<slug>")
+@public
 def consultation(slug: str):
     found = consultation_service.get_by_slug(slug, include_drafts=False)
     if found is None:
@@ -29,6 +32,7 @@ def consultation(slug: str):
 
 
 @bp.route("/language/<code>")
+@public
 def set_language(code: str):
     """Keep the chosen language in the session and go back to the page the person was on."""
     if code not in current_app.config["LANGUAGES"]:
