@@ -88,6 +88,18 @@
     update();
   });
 
+  // The header's language links would reload the page empty: re-render the typed answers.
+  Array.prototype.forEach.call(
+    document.querySelectorAll(".language-switch a[href*='/language/']"),
+    function (link) {
+      link.addEventListener("click", function (event) {
+        var code = link.getAttribute("href").split("/language/")[1].split("?")[0];
+        var button = form.querySelector(
+          'button[name="switch_language"][value="' + code + '"]');
+        if (button) { event.preventDefault(); button.click(); }
+      });
+    });
+
   // One click sends once; the server stores one response per form anyway.
   var sending = false;
   form.addEventListener("submit", function (event) {
