@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from flask import (
     abort,
     current_app,
@@ -48,10 +50,17 @@ def _posted_token(consultation: Consultation) -> str:
         return submissions.issue_token(consultation)
 
 
+def _name_key(municipality) -> str:
+    """Sort names as a reader would: accents and case do not move a name."""
+    folded = unicodedata.normalize("NFD", municipality.name.casefold())
+    return "".join(char for char in folded if not unicodedata.combining(char))
+
+
 def _render_form(consultation: Consultation, values: FormValues, token: str,
                  problems: list[Problem] | None = None, notice: str | None = None,
                  status: int = 200):
     problems = problems or []
+    regions = municipalities_by_region()
     errors: dict[str, list[str]] = {}
     for problem in problems:
         errors.setdefault(problem.key, []).append(problem.message)
@@ -63,7 +72,9 @@ def _render_form(consultation: Consultation, values: FormValues, token: str,
         problems=problems,
         errors=errors,
         notice=notice,
-        regions=municipalities_by_region(),
+        regions=regions,
+        municipalities={region.number: sorted(region.municipalities, key=_name_key)
+                        for region in regions},
         number_text=submissions.number_text,
     ), status
 

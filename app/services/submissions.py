@@ -362,6 +362,8 @@ def store(consultation: Consultation, token: str, cleaned: Cleaned) -> Stored:
                     municipality_code=cleaned.municipality_code,
                     theme_codes=cleaned.theme_codes,
                     answers=cleaned.answers,
+                    # The local date: consultation dates are days in America/Mexico_City.
+                    submitted_on=local_today(),
                     receipt_code=new_receipt_code(),
                     submission_token=token,
                 )

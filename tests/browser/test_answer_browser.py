@@ -75,7 +75,7 @@ def test_answer_in_spanish_with_the_keyboard_only(browser, live_server, demo):
     tab_to(page, "#municipality-filter")
     page.keyboard.type("zapopan")
     assert page.locator("#municipality").input_value() == "14120"
-    assert "Coinciden 1 municipios." in page.locator("#municipality-filter-count").inner_text()
+    assert page.locator("#municipality-filter-count").inner_text() == "Coincide un municipio."
 
     tab_to(page, "#theme_1")
     page.keyboard.type("Salud")
@@ -93,6 +93,11 @@ def test_answer_in_spanish_with_the_keyboard_only(browser, live_server, demo):
     tab_to(page, "#q_age")
     page.keyboard.type("29")
     tab_to(page, "#q_problem")
+    page.keyboard.type("Falta agua en mi colonia.")
+    assert page.locator("#q_problem-count").inner_text() == "25 de 2000 caracteres"
+    page.keyboard.insert_text("x" * 1976)
+    assert page.locator("#q_problem-count").inner_text() == "Sobra 1 carácter"
+    page.keyboard.press("Control+A")
     page.keyboard.type("Falta agua en mi colonia.")
     assert page.locator("#q_problem-count").inner_text() == "25 de 2000 caracteres"
     tab_to(page, "#consent")

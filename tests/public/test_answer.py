@@ -8,6 +8,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Answer, Response, ResponseTheme
+from app.util import local_today
 from tests.public.answer_helpers import form_token, valid_answer
 
 
@@ -61,6 +62,7 @@ def test_a_valid_answer_is_stored_once_with_a_receipt(client, consultation, toke
     assert (stored.channel, stored.source, stored.state) == ("online", "online", "accepted")
     assert stored.municipality_code == "14039"
     assert stored.submission_token == token
+    assert stored.submitted_on == local_today()  # a day in Mexico City, like the dates
     assert location.endswith(stored.receipt_code)
     themes = {t.theme_id: t.position for t in stored.themes}
     by_code = consultation.theme_by_code()

@@ -49,8 +49,10 @@
         group.hidden = visible === 0;
       });
       if (query && matches.length === 1) { matches[0].selected = true; }
+      var message = matches.length === 0 ? "data-filter-none"
+        : matches.length === 1 ? "data-filter-one" : "data-filter-many";
       count.textContent = query
-        ? select.getAttribute("data-filter-count").replace("{n}", String(matches.length))
+        ? select.getAttribute(message).replace("{n}", String(matches.length))
         : "";
     };
     input.addEventListener("input", filter);
@@ -80,7 +82,8 @@
       var over = length - max;
       counter.classList.toggle("over", over > 0);
       counter.textContent = over > 0
-        ? area.getAttribute("data-over-template").replace("{over}", String(over))
+        ? area.getAttribute(over === 1 ? "data-over-one" : "data-over-many")
+            .replace("{over}", String(over))
         : area.getAttribute("data-count-template").replace("{count}", String(length))
             .replace("{max}", String(max));
     };
