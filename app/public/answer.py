@@ -159,6 +159,15 @@ def thanks(slug: str, receipt_code: str):
     return render_template("public/thanks.html", consultation=consultation, response=response)
 
 
+@bp.after_request
+def _no_store(response):
+    """Keep answers and receipts out of caches: the next person on a shared computer must not
+    find them with the Back button."""
+    if request.endpoint in ("public.answer", "public.thanks"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.errorhandler(429)
 def too_many_answers(error):
     """Keep the typed answers when the per-address limit is reached, and say when to retry."""

@@ -441,3 +441,12 @@ def test_no_third_party_requests_from_the_form(client, consultation):
     assert "<script>" not in html
     assert "style=" not in html
     assert " onclick" not in html
+
+
+def test_answers_and_receipts_are_not_cached(client, consultation, token):
+    assert client.get("/c/abierta/answer").headers["Cache-Control"] == "no-store"
+    error = post(client, valid_answer(token, consent=None))
+    assert error.headers["Cache-Control"] == "no-store"
+    location = post(client, valid_answer(token)).headers["Location"]
+    assert client.get(location).headers["Cache-Control"] == "no-store"
+    assert "no-store" not in client.get("/").headers.get("Cache-Control", "")
