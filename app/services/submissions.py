@@ -205,7 +205,8 @@ def validate(consultation: Consultation, values: FormValues) -> tuple[Cleaned | 
 def _validate_themes(consultation: Consultation, values: FormValues,
                      problems: list[Problem]) -> list[str]:
     themes = consultation.theme_by_code()
-    label = localized(consultation.theme_label)
+    # The full theme question is long; the summary names the field briefly.
+    label = _("Themes")
     low, high = consultation.theme_min, consultation.theme_max
     first_anchor = "theme_1" if consultation.theme_ranked else (
         f"themes-{consultation.themes[0].code}" if consultation.themes else "themes")

@@ -216,6 +216,8 @@ def test_error_summary_links_to_the_fields(client, consultation, token):
     for anchor in links:
         assert f'id="{anchor}"' in html
     assert "Corrige 4 respuestas:" in summary
+    assert "Municipio donde vives — Elige tu municipio." in summary
+    assert "Temas — Elegiste Salud dos veces (también como prioridad 1)." in summary
     assert '<title>Error: ' in html
     assert 'aria-invalid="true"' in html
 
