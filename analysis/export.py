@@ -23,8 +23,8 @@ def _safe(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     out.columns = [neutralize(str(c)) for c in out.columns]
     for column in out.columns:
-        if out[column].dtype == object:
-            out[column] = out[column].map(neutralize)
+        if not pd.api.types.is_numeric_dtype(out[column]):
+            out[column] = out[column].astype(object).map(neutralize)
     return out
 
 
