@@ -414,3 +414,30 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, float) and np.isnan(value):
         return None
     return value
+
+
+def overview(consultation: Consultation, filters: Filters = ALL, weight: str = "none",
+             lang: str | None = None) -> dict:
+    """Return everything the dashboard page shows, computed once per request."""
+    names = {theme.code: localized(theme.name, lang) for theme in consultation.themes}
+    pairs = cooccurrence_table(consultation, filters)
+    pairs = pairs[pairs["count"] > 0].sort_values(["count", "theme_a", "theme_b"],
+                                                  ascending=[False, True, True])
+    groups = comparisons(consultation, filters)
+    for dimension in groups:
+        dimension["rows"] = [
+            {"theme": names[theme], "shares": [float(v) for v in shares.to_numpy()]}
+            for theme, shares in dimension["shares"].iterrows()
+        ]
+    return {
+        "ranking": jsonable(ranking(consultation, filters, weight, lang)),
+        "participation": jsonable(participation(consultation, filters, lang)),
+        "comparisons": groups,
+        "pairs": [
+            {"a": names[r.theme_a], "b": names[r.theme_b], "count": int(r.count),
+             "lift": jsonable(float(r.lift)), "phi": jsonable(float(r.phi))}
+            for r in pairs.itertuples()
+        ],
+        "weights": region_weights(consultation, filters).to_dict("records")
+        if weight == "population" else None,
+    }
