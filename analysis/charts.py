@@ -69,12 +69,21 @@ def pareto_chart(
     return figure
 
 
-def heatmap_chart(table: pd.DataFrame, title: str, colorbar_label: str) -> Figure:
-    """A rows × columns heat map (e.g. region × theme vote shares), labels from index/columns."""
+def heatmap_chart(table: pd.DataFrame, title: str, colorbar_label: str,
+                  empty_text: str = "") -> Figure:
+    """A rows × columns heat map (e.g. region × theme vote shares), labels from index/columns.
+
+    An empty table gives a figure with the title and empty_text (e.g. "No votes").
+    """
     figure = Figure(figsize=(max(6.0, 0.6 * len(table.columns) + 3),
                              max(3.0, 0.4 * len(table.index) + 2)), layout="constrained")
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
+    if table.empty:
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, empty_text, ha="center", va="center")
+        ax.set_title(title)
+        return figure
     values = table.to_numpy(dtype=float)
     image = ax.imshow(values, aspect="auto", cmap="Blues", vmin=0)
     ax.set_xticks(np.arange(len(table.columns)), labels=[str(c) for c in table.columns],

@@ -394,7 +394,8 @@ def chart(consultation: Consultation, name: str, fmt: str, filters: Filters = AL
                                          _("Cumulative share"))
     elif name == "heatmap":
         shares = region_theme_shares(consultation, filters, lang)
-        figure = charts.heatmap_chart(shares, title, _("Share of the region's vote"))
+        figure = charts.heatmap_chart(shares, title, _("Share of the region's vote"),
+                                      _("No votes for these filters."))
     else:
         data = participation(consultation, filters, lang)
         figure = charts.participation_chart(

@@ -25,6 +25,8 @@ def test_charts_render_png_and_svg():
         charts.heatmap_chart(pd.DataFrame([[0.5, 0.5]], index=["12 Centro"],
                                           columns=["Inseguridad", "Salud"]), "Mapa", "Proporción"),
         charts.participation_chart(["03 Altos Sur"], [5], "Participación", "Personas"),
+        charts.heatmap_chart(pd.DataFrame(), "Mapa", "Proporción", "Sin votos"),
+        charts.ranking_chart([], [], [], [], "Vacío", "Proporción"),
     ]
     for figure in figures:
         assert isinstance(figure, Figure)

@@ -147,3 +147,24 @@ def test_english_page(client, analyst, closed):
     page = client.get(f"{PAGE}?lang=en").get_data(as_text=True)
     assert "Insecurity" in page
     assert "Theme ranking" in page
+
+
+def test_a_consultation_without_responses(client, analyst, make_consultation):
+    make_consultation("closed", slug="empty-one")
+    page = client.get("/dashboard/empty-one")
+    assert page.status_code == 200
+    assert 'id="respondents">0<' in page.get_data(as_text=True)
+    for name in ("ranking", "pareto", "heatmap", "participation"):
+        assert client.get(f"/dashboard/empty-one/charts/{name}.png").status_code == 200, name
+    for name in ("ranking", "regions", "comparisons", "cooccurrence", "region-themes"):
+        response = client.get(f"/dashboard/empty-one/tables/{name}.xlsx?weight=population")
+        assert response.status_code == 200, name
+
+
+def test_open_consultation_is_visible_to_analysts(client, analyst, make_consultation):
+    consultation = make_consultation("open", slug="still-open")
+    db.session.add(new_response(consultation, channel="online", source="online",
+                                municipality_code="14039", theme_codes=["water"], answers={}))
+    db.session.commit()
+    page = client.get("/dashboard/still-open").get_data(as_text=True)
+    assert 'id="respondents">1<' in page
