@@ -7,6 +7,7 @@ same functions as the API and the CLI), never from a query written here.
 from __future__ import annotations
 
 from flask import Response, abort, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 
 from analysis import charts
 from analysis.export import to_csv, to_xlsx
@@ -36,13 +37,15 @@ def _consultation(slug: str):
 def _parameters(consultation):
     """Return (filters, weight, errors {parameter: message})."""
     errors = {}
+    # The form sends every select; an empty one means "All".
+    args = MultiDict([(k, v) for k, v in request.args.items(multi=True) if v != ""])
     try:
-        filters = parse_filters(consultation, request.args, ignore=OPTIONS)
+        filters = parse_filters(consultation, args, ignore=OPTIONS)
     except FilterError as error:
         filters = Filters()
         errors[error.parameter] = error.message
     try:
-        weight = results.check_weight(request.args.get("weight"))
+        weight = results.check_weight(args.get("weight"))
     except results.BadParameter as error:
         weight = "none"
         errors[error.parameter] = error.message

@@ -168,3 +168,9 @@ def test_open_consultation_is_visible_to_analysts(client, analyst, make_consulta
     db.session.commit()
     page = client.get("/dashboard/still-open").get_data(as_text=True)
     assert 'id="respondents">1<' in page
+
+
+def test_empty_selects_mean_all(client, analyst, closed):
+    page = client.get(f"{PAGE}?channel=paper&region=&municipality=&metro=&sector=&weight=none")
+    assert page.status_code == 200
+    assert 'id="respondents">3<' in page.get_data(as_text=True)
