@@ -220,3 +220,13 @@ def test_known_proportions_come_out_exactly(client, make_consultation):
     assert regions[3]["per_10k"] == pytest.approx(60 / population * 10_000)
     paper = client.get(f"{BASE}/generated/ranking?channel=paper").get_json()
     assert paper["respondents"] == 50
+
+
+def test_a_draft_is_not_found_by_the_public(client, auth, make_user, make_consultation):
+    consultation = make_consultation("closed", slug="draft-one")
+    consultation.is_draft = True
+    db.session.commit()
+    assert client.get(f"{BASE}/draft-one/ranking").status_code == 404
+    assert "draft-one" not in {c["slug"] for c in client.get(BASE).get_json()}
+    auth.login(make_user("analyst").email)
+    assert client.get(f"{BASE}/draft-one/ranking").status_code == 200
