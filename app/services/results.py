@@ -259,6 +259,18 @@ def cooccurrence_table(consultation: Consultation, filters: Filters = ALL) -> pd
                                     datasets.respondent_count(consultation, filters))
 
 
+def cooccurrence_matrix(consultation: Consultation, filters: Filters = ALL, value: str = "phi",
+                        diagonal: float = 1.0) -> pd.DataFrame:
+    """Return the square theme × theme matrix (codes, in the consultation's order) of `value`.
+
+    value: "phi" (default; diagonal 1.0 makes it a similarity), "lift" or "count". Pairs with
+    no defined value (a theme nobody chose) are NaN. The workshop grouping clusters on this.
+    """
+    themes = [theme.code for theme in consultation.themes]
+    return cooccurrence.matrix(cooccurrence_table(consultation, filters), themes, value,
+                               diagonal)
+
+
 def region_theme_shares(consultation: Consultation, filters: Filters = ALL,
                         lang: str | None = None) -> pd.DataFrame:
     """Return a regions × themes table of vote shares within each region (regions with votes)."""

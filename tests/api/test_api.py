@@ -230,3 +230,15 @@ def test_a_draft_is_not_found_by_the_public(client, auth, make_user, make_consul
     assert "draft-one" not in {c["slug"] for c in client.get(BASE).get_json()}
     auth.login(make_user("analyst").email)
     assert client.get(f"{BASE}/draft-one/ranking").status_code == 200
+
+
+def test_cooccurrence_matrix_for_the_workshops(closed):
+    from app.services import results
+
+    square = results.cooccurrence_matrix(closed)
+    assert square.shape == (12, 12)
+    assert square.loc["security", "health"] == pytest.approx(3 / 24 ** 0.5)
+    assert square.loc["health", "security"] == square.loc["security", "health"]
+    assert square.loc["security", "security"] == 1.0
+    counts = results.cooccurrence_matrix(closed, value="count", diagonal=0)
+    assert counts.loc["education", "health"] == 2
