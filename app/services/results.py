@@ -91,7 +91,10 @@ def region_weights(consultation: Consultation, filters: Filters) -> pd.DataFrame
         # The target is the population the filtered respondents could come from.
         population = population[population["region"].isin(_reachable_regions(geography,
                                                                              filters))]
-    return weighting.region_weights(per_region, population)
+    table = weighting.region_weights(per_region, population)
+    names = geography.drop_duplicates("region").set_index("region")["region_name"]
+    table.insert(1, "name", table["region"].map(names))
+    return table
 
 
 def _reachable_regions(geography: pd.DataFrame, filters: Filters) -> set[int]:
@@ -359,7 +362,7 @@ def _cooccurrence_frame(consultation, filters, weight, lang) -> pd.DataFrame:
 def _weights_frame(consultation, filters, weight, lang) -> pd.DataFrame:
     table = region_weights(consultation, filters)
     return table.rename(columns={
-        "region": _("Region"), "respondents": _("Respondents"),
+        "region": _("Region"), "name": _("Name"), "respondents": _("Respondents"),
         "population": _("Population 2020"), "sample_share": _("Share of respondents"),
         "population_share": _("Share of population"), "weight": _("Weight")})
 

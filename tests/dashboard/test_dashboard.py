@@ -174,3 +174,10 @@ def test_empty_selects_mean_all(client, analyst, closed):
     page = client.get(f"{PAGE}?channel=paper&region=&municipality=&metro=&sector=&weight=none")
     assert page.status_code == 200
     assert 'id="respondents">3<' in page.get_data(as_text=True)
+
+
+def test_weighted_page_shows_weights_and_left_out_regions(client, analyst, closed):
+    page = client.get(f"{PAGE}?weight=population").get_data(as_text=True)
+    assert 'id="weights-heading"' in page
+    assert "03 Altos Sur" in page
+    assert "Las regiones sin participantes (1, 2, 4, 5, 6, 7, 8, 9, 10, 11)" in page
