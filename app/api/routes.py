@@ -7,7 +7,7 @@ for anyone but analysts and administrators.
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -64,6 +64,52 @@ def _lang() -> str:
     return code
 
 
+def _suppressed(payload: dict, filters) -> dict:
+    """Withhold small numbers from the public (DESIGN: cells under MIN_CELL_SIZE respondents).
+
+    Analysts and administrators see everything. For anyone else a filtered result resting on
+    fewer than MIN_CELL_SIZE respondents keeps its keys with null numbers and says why, and
+    participation cells (regions, options, metropolitan zone) under the threshold are nulled.
+    """
+    if current_user.is_authenticated and current_user.has_role(*RESULT_ROLES):
+        return payload
+    minimum = current_app.config["MIN_CELL_SIZE"]
+
+    def small(value) -> bool:
+        return value is not None and 0 < value < minimum
+
+    if filters.as_dict() and small(payload.get("respondents")):
+        withheld = {key: None for key in payload if key not in ("consultation", "filters")}
+        withheld.update(
+            consultation=payload["consultation"], filters=payload["filters"],
+            weighting=payload.get("weighting"), themes=[], suppressed=True,
+            min_cell_size=minimum,
+            message=_("Fewer than %(num)d respondents match these filters: the numbers are "
+                      "withheld to protect them.", num=minimum))
+        return withheld
+    withheld_any = False
+    for region in payload.get("by_region", []):
+        if small(region["respondents"]):
+            region.update(respondents=None, share=None, per_10k=None, suppressed=True)
+            withheld_any = True
+    for options in payload.get("by_question", {}).values():
+        for code, count in options.items():
+            if small(count):
+                options[code] = None
+                withheld_any = True
+    metro = payload.get("metro")
+    if metro and (small(metro.get("inside")) or small(metro.get("outside"))):
+        payload["metro"] = {key: None for key in metro}
+        withheld_any = True
+    for channel, count in payload.get("by_channel", {}).items():
+        if small(count):
+            payload["by_channel"][channel] = None
+            withheld_any = True
+    if withheld_any:
+        payload["min_cell_size"] = minimum
+    return payload
+
+
 def _bad(problem) -> object:
     return error(400, "bad_parameter", problem.message, parameter=problem.parameter)
 
@@ -89,7 +135,8 @@ def ranking(slug: str):
         lang = _lang()
     except (FilterError, results.BadParameter) as bad:
         return _bad(bad)
-    return jsonify(results.jsonable(results.ranking(consultation, filters, weight, lang)))
+    payload = results.jsonable(results.ranking(consultation, filters, weight, lang))
+    return jsonify(_suppressed(payload, filters))
 
 
 @bp.route("/consultations/<slug>/participation")
@@ -103,7 +150,8 @@ def participation(slug: str):
         lang = _lang()
     except (FilterError, results.BadParameter) as bad:
         return _bad(bad)
-    return jsonify(results.jsonable(results.participation(consultation, filters, lang)))
+    payload = results.jsonable(results.participation(consultation, filters, lang))
+    return jsonify(_suppressed(payload, filters))
 
 
 @bp.route("/openapi.json")

@@ -19,7 +19,9 @@ ROWS = [
 
 @pytest.fixture
 def app_config() -> dict:
-    return {"BOOTSTRAP_REPLICATES": 200}
+    # These fixtures have 5 respondents: test the numbers here, the small-cell rule in
+    # test_suppression.py.
+    return {"BOOTSTRAP_REPLICATES": 200, "MIN_CELL_SIZE": 1}
 
 
 def add_rows(consultation, rows=ROWS):
