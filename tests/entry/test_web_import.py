@@ -166,6 +166,6 @@ def test_supervisor_voids_a_batch(client, auth, people, make_consultation, login
     page = client.post(url, data={"reason": ""}, follow_redirects=True)
     assert "Indica el motivo" in page.text
     page = client.post(url, data={"reason": "Capturado dos veces"}, follow_redirects=True)
-    assert "Lote de importación %d anulado." % batch_id in page.text
+    assert f"Lote de importación {batch_id} anulado." in page.text
     assert db.session.scalars(db.select(Response.state)).all() == ["voided", "voided"]
     assert "Anulado: Capturado dos veces" in page.text
