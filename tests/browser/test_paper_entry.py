@@ -109,3 +109,45 @@ def test_keyboard_only_stack_then_discrepancy(live_server, page, make_consultati
     resolved = db.session.scalar(db.select(Response).where(
         Response.form_serial == "14039-000002"))
     assert [a.number_value for a in resolved.answers if a.question_id == age.id] == [34]
+
+
+def test_import_shows_progress_then_the_result(live_server, page, make_consultation, make_user,
+                                               tmp_path):
+    from tests.entry.helpers import csv_bytes, serials
+
+    consultation = make_consultation()
+    make_user("staff", email="importer@example.org", municipalities=["14039"])
+    path = tmp_path / "forms.csv"
+    path.write_bytes(csv_bytes(serials(4000)))
+    sign_in(page, live_server, "importer@example.org")
+    page.goto(f"{live_server}/entry/{consultation.slug}/import")
+    assert page.locator("#import-progress").is_hidden()
+    polls: list[dict] = []
+
+    def record(route):
+        response = route.fetch()
+        polls.append(response.json())
+        route.fulfill(response=response)
+
+    page.route("**/import/progress/*", record)
+    page.set_input_files("#file", str(path))
+    page.focus("#import-form button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".flash-success", timeout=120_000)
+    # While the upload was being checked and stored, the page polled its progress.
+    assert any(poll["phase"] in ("check", "store") and poll["done"] > 0 for poll in polls), polls
+    assert "Se importaron 4000 respuesta(s) de forms.csv" in page.locator(".flashes").inner_text()
+    assert fresh_count(Response) == 4000
+
+
+def test_entry_pages_pass_axe(live_server, page, make_consultation, make_user):
+    from axe_playwright_python.sync_playwright import Axe
+
+    consultation = make_consultation()
+    make_user("supervisor", email="axe@example.org", all_municipalities=True)
+    sign_in(page, live_server, "axe@example.org")
+    axe = Axe()
+    for path in ("key", "import", "batches", "progress", "discrepancies", ""):
+        page.goto(f"{live_server}/entry/{consultation.slug}/{path}")
+        results = axe.run(page)
+        assert results.violations_count == 0, (path, results.generate_report())
