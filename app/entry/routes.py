@@ -23,14 +23,15 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.exceptions import Forbidden
 
 from app.auth.decorators import role_required
 from app.entry import bp
 from app.extensions import db
 from app.i18n import language, localized
 from app.models import Consultation, ImportBatch, Municipality, Region
+from app.services import audit, imports, paper, printing
 from app.services import consultations as consultation_service
-from app.services import imports, paper, printing
 from app.services.errors import DomainError, OutOfScope
 from app.util import local_today
 
@@ -46,7 +47,21 @@ def _consultation(slug: str) -> Consultation:
 
 
 def _forbidden(error: OutOfScope):
-    abort(403, description=error.message)
+    """Let out_of_scope answer (the DomainError handlers of the views must not swallow it)."""
+    raise error
+
+
+@bp.errorhandler(OutOfScope)
+def out_of_scope(error: OutOfScope):
+    """Answer 403 to work on another municipality, and keep a trace of the attempt."""
+    db.session.rollback()
+    audit.record("access.out_of_scope", actor=current_user, path=request.path,
+                 method=request.method, message=error.message)
+    db.session.commit()
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(error="Forbidden", message=error.message), 403
+    flash(error.message, "error")
+    return render_template("errors/error.html", error=Forbidden(error.message)), 403
 
 
 def _my_municipalities() -> list[Municipality]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.extensions import db
-from app.models import PaperKeying, PaperResolution, Response
+from app.models import AuditEvent, PaperKeying, PaperResolution, Response
 from app.services import paper
 
 FORM = {"serial": "14039-000001", "theme_security": "1", "theme_health": "2",
@@ -84,7 +84,12 @@ def test_staff_of_tlajomulco_posting_for_guadalajara_gets_403(client, login_as, 
     login_as(people.tlajo)
     response = client.post(f"/entry/{consultation.slug}/key", data=FORM)
     assert response.status_code == 403
+    assert "Tu cuenta no puede trabajar en el municipio 14039." in response.text
     assert count(PaperKeying) == 0
+    event = db.session.scalar(db.select(AuditEvent).where(
+        AuditEvent.action == "access.out_of_scope"))
+    assert (event.actor_id, event.details["path"]) == (people.tlajo.id,
+                                                       f"/entry/{consultation.slug}/key")
     assert count(Response) == 0
     assert post(client, consultation, serial="14097-000001").status_code == 200
     assert count(PaperKeying) == 1
