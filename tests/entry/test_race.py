@@ -1,4 +1,8 @@
-"""Two people save the same paper form at the same moment: exactly one wins (PostgreSQL)."""
+"""Two people save the same paper form at the same moment: exactly one wins.
+
+On PostgreSQL both transactions really run at once and the unique constraint stops the loser;
+on SQLite BEGIN IMMEDIATE makes the second wait for the first, which it then sees.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +20,16 @@ from app.services import paper
 from app.services.errors import DomainError
 from tests.conftest import PASSWORD, _config, demo_definition
 
-pytestmark = pytest.mark.postgres
-
 DATABASE = f"consulta_paper_race_{os.getpid()}"
 
 
-@pytest.fixture
-def race_app(postgres_available):
-    """A throwaway PostgreSQL database, migrated, dropped afterwards."""
+@pytest.fixture(params=[pytest.param("postgresql", marks=pytest.mark.postgres), "sqlite"])
+def race_app(request, tmp_path):
+    """A throwaway database of each kind, migrated, removed afterwards."""
+    if request.param == "sqlite":
+        yield from _migrated(f"sqlite:///{tmp_path}/race.db")
+        return
+    postgres_available = request.getfixturevalue("postgres_available")
     admin = make_url(postgres_available).set(drivername="postgresql")
     server = admin.render_as_string(hide_password=False)
     with psycopg.connect(server, autocommit=True) as connection:
@@ -31,6 +37,12 @@ def race_app(postgres_available):
         connection.execute(f'CREATE DATABASE "{DATABASE}"')
     url = make_url(postgres_available).set(database=DATABASE).render_as_string(
         hide_password=False)
+    yield from _migrated(url)
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+
+
+def _migrated(url: str):
     app = create_app(_config(url))
     with app.app_context():
         from flask_migrate import upgrade
@@ -43,8 +55,6 @@ def race_app(postgres_available):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
 
 
 def test_same_serial_at_the_same_moment_exactly_one_wins(race_app, monkeypatch):
@@ -65,7 +75,7 @@ def test_same_serial_at_the_same_moment_exactly_one_wins(race_app, monkeypatch):
 
     # Both transactions have read "no keying yet" before either writes: hold each one at
     # the point where it builds its row until the other has arrived there too.
-    barrier = threading.Barrier(2, timeout=5)
+    barrier = threading.Barrier(2, timeout=3)
     real_utcnow = paper.utcnow
 
     def meet_then_now():
