@@ -454,7 +454,7 @@ def _check_header(header: list[str], consultation: Consultation) -> list[Problem
 
 
 def _rows(source, header: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (spreadsheet row number, {column: cell}) for every non-empty data row."""
+    """Yield (spreadsheet row number, {column: cell}, cells beyond the header) per data row."""
     names = [name.strip() for name in header]
     for number, row in source:
         if number == 1:
@@ -590,7 +590,7 @@ def _store(consultation, stream, kind, filename, checked, actor, progress) -> Im
     try:
         with write_transaction() as session:
             consultation = session.get(Consultation, consultation_id)
-            batch = ImportBatch(consultation_id=consultation.id, filename=shown(filename, 255),
+            batch = ImportBatch(consultation_id=consultation.id, filename=shown(filename, 250),
                                 sha256=checked.sha256, row_count=checked.rows,
                                 created_by_id=actor.id if actor else None, created_at=utcnow())
             session.add(batch)

@@ -279,3 +279,8 @@ def test_template_lists_every_column(make_consultation):
     assert text.splitlines()[0] == ",".join(HEADER)
     # The template's example row is itself a valid import.
     assert run(consultation, text.encode()).row_count == 1
+
+
+def test_a_long_file_name_is_kept_short(make_consultation):
+    result = run(make_consultation(), csv_bytes([row("S-1")]), "f" * 300 + ".csv")
+    assert len(result.batch.filename) <= 255
