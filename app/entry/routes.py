@@ -238,6 +238,9 @@ def resolve(slug: str, serial: str):
         abort(404)
     if len(pair) != 2 or not pair[1].mismatch:
         abort(404)
+    if paper.is_resolved(found, serial):
+        flash(_("Form %(serial)s was already resolved.", serial=serial), "info")
+        return redirect(url_for("entry.discrepancies", slug=slug))
     errors: dict[str, str] = {}
     if request.method == "POST":
         decisions = {name: request.form.get(f"decide_{name}", "")

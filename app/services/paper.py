@@ -341,6 +341,12 @@ def keyings(consultation: Consultation, serial: str, actor: User) -> list[PaperK
         .order_by(PaperKeying.pass_number)))
 
 
+def is_resolved(consultation: Consultation, serial: str) -> bool:
+    return db.session.scalar(db.select(PaperResolution.id).where(
+        PaperResolution.consultation_id == consultation.id,
+        PaperResolution.serial == serial)) is not None
+
+
 def differing_fields(consultation: Consultation, first: dict, second: dict) -> list[str]:
     return [f for f in fields(consultation) if first.get(f) != second.get(f)]
 

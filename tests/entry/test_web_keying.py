@@ -134,6 +134,7 @@ def test_discrepancy_queue_and_resolution(client, login_as, people, consultation
     assert count(PaperResolution) == 1
     again = client.post(url, data={"decide_sector": "first"}, follow_redirects=True)
     assert "El cuestionario 14039-000001 ya fue resuelto." in again.text
+    assert client.get(url).status_code == 302
     assert count(Response) == 1
 
 
