@@ -35,17 +35,20 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
     configure_engines(app)
 
+    from app.accounts import bp as accounts_bp
     from app.auth import bp as auth_bp
     from app.public import bp as public_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(accounts_bp, url_prefix="/admin")
 
-    from app import cli
+    from app import cli, security
 
     cli.init_app(app)
     _register_template_helpers(app)
     _register_error_handlers(app)
+    security.init_app(app)
 
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
