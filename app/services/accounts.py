@@ -39,7 +39,10 @@ def password_problems(password: str, email: str = "") -> list[str]:
                           num=MAX_PASSWORD_LENGTH))
     lowered = password.lower()
     local_part = email.split("@")[0].lower()
-    if lowered in _common_passwords() or len(set(password)) < 4 or (
+    # "Qwertyuiop123!" is a common word with digits and symbols around it: compare its core.
+    core = lowered.strip("0123456789!@#$%&*?._- ")
+    common = _common_passwords()
+    if lowered in common or core in common or len(set(password)) < 4 or (
         local_part and len(local_part) >= 4 and local_part in lowered
     ):
         problems.append(_("This password is too common or too easy to guess; choose another."))
