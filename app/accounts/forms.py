@@ -9,6 +9,7 @@ from wtforms import (
     DateField,
     EmailField,
     PasswordField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -29,7 +30,8 @@ class CheckboxesField(SelectMultipleField):
 
 
 class AccessForm(FlaskForm):
-    roles = CheckboxesField(_l("Roles"), choices=list(ROLE_LABELS.items()))
+    roles = CheckboxesField(_l("Roles"), choices=[
+        SelectChoice(role, label) for role, label in ROLE_LABELS.items()])
     all_municipalities = BooleanField(_l("All municipalities"))
     regions = CheckboxesField(_l("Regions"), coerce=int)
     municipalities = SelectMultipleField(_l("Municipalities"))
@@ -38,11 +40,12 @@ class AccessForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         regions = geography.municipalities_by_region()
-        self.regions.choices = [(r.number, f"{r.number}. {r.name}") for r in regions]
-        self.municipalities.choices = {
-            f"{r.number}. {r.name}": [(m.code, f"{m.name} ({m.code})") for m in r.municipalities]
-            for r in regions
-        }
+        self.regions.choices = [SelectChoice(r.number, f"{r.number}. {r.name}")
+                                for r in regions]
+        self.municipalities.choices = [
+            SelectChoice(m.code, f"{m.name} ({m.code})", optgroup=f"{r.number}. {r.name}")
+            for r in regions for m in r.municipalities
+        ]
 
     def validate_roles(self, field):
         if not field.data:

@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from app.accounts import bp
 from app.accounts.forms import (
@@ -166,7 +167,8 @@ def reset_password(user_id: int):
 @role_required("admin")
 def audit_log():
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", _("Any action"))] + [(a, a) for a in audit.actions()]
+    form.action.choices = [SelectChoice("", _("Any action"))] + [
+        SelectChoice(action) for action in audit.actions()]
     page = request.args.get("page", 1, type=int)
     if request.args and not form.validate():
         return render_template("accounts/audit.html", form=form, events=None), 400
