@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -32,8 +32,9 @@ def _user_or_404(user_id: int):
     return user
 
 
-def _no_store(response):
+def _no_store(page: str):
     """A page showing a password must not be kept by the browser."""
+    response = make_response(page)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -147,7 +148,7 @@ def reset_password(user_id: int):
     problems: list[str] = []
     if form.validate_on_submit():
         try:
-            _, password = accounts.set_password(user.id, form.password.data or None,
+            __, password = accounts.set_password(user.id, form.password.data or None,
                                                 actor=current_user)
         except DomainError as error:
             problems = error.problems or [error.message]
