@@ -81,7 +81,6 @@ class AuditFilterForm(FlaskForm):
     object_id = StringField(_l("Object number"), validators=[Optional(), Length(max=80)])
     since = DateField(_l("From (date)"), validators=[Optional()])
     until = DateField(_l("Until (date)"), validators=[Optional()])
-    submit = SubmitField(_l("Filter"))
 
     def validate_until(self, field):
         if field.data and self.since.data and field.data < self.since.data:
