@@ -41,7 +41,8 @@ def test_list_shows_every_account_with_roles_and_scope(app, admin_client, make_u
     make_user("staff", "supervisor", email="ana@example.org", municipalities=["14097"])
     page = admin_client.get("/admin/accounts/", headers=EN).get_data(as_text=True)
     assert "ana@example.org" in page
-    assert "Municipal staff" in page and "Supervisor" in page
+    assert "Municipal staff" in page
+    assert "Supervisor" in page
     assert "14097" in page
     assert "admin@example.org" in page
 
@@ -112,7 +113,9 @@ def test_change_roles_and_scope_audited_with_before_and_after(app, admin_client,
     user = fresh(user.id)
     assert user.roles == {"supervisor", "analyst"}
     codes = user.municipality_codes()
-    assert "14039" in codes and "14097" not in codes and len(codes) > 1  # region 1 added
+    assert "14039" in codes
+    assert "14097" not in codes
+    assert len(codes) > 1
     event = events("account.update")[-1]
     assert event.details["before"]["roles"] == ["staff"]
     assert event.details["before"]["municipalities"] == ["14097"]
@@ -165,7 +168,8 @@ def test_the_last_administrator_cannot_be_removed(app, admin_client, make_user):
     assert response.status_code == 400
     assert "is the last active administrator" in response.get_data(as_text=True)
     assert fresh(admin.id).roles == {"admin"}
-    assert not events("account.update") and not events("account.deactivate")
+    assert not events("account.update")
+    assert not events("account.deactivate")
     # With a second active administrator, the first may step down.
     other = make_user("admin", email="second@example.org")
     other.totp_secret = SECRET
