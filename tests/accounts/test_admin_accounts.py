@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask_babel import force_locale
 
 from app.extensions import db
 from app.models import AuditEvent, User
@@ -176,7 +177,7 @@ def test_the_last_administrator_cannot_be_removed(app, admin_client, make_user):
     db.session.commit()
     response = admin_client.post(f"/admin/accounts/{admin.id}", data={"roles": ["analyst"]})
     assert response.status_code == 302
-    with pytest.raises(DomainError, match="last active administrator"):
+    with pytest.raises(DomainError, match="last active administrator"), force_locale("en"):
         accounts.set_active(other.id, False, actor=None)
 
 
