@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_user
 from wtforms import SelectChoice
 
 from app.accounts import bp
@@ -153,6 +153,9 @@ def reset_password(user_id: int):
         except DomainError as error:
             problems = error.problems or [error.message]
         else:
+            if user.id == current_user.id:
+                # Only the other sessions end: this one carries on with the new version.
+                login_user(accounts.get_user(user.id))
             flash(_("The password of %(email)s was reset; its sessions have ended.",
                     email=user.email), "success")
             if form.password.data:

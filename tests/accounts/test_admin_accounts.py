@@ -193,3 +193,12 @@ def test_a_deactivated_administrator_does_not_count(app, make_user):
 def test_unknown_account_is_404(app, admin_client):
     assert admin_client.get("/admin/accounts/999").status_code == 404
     assert admin_client.post("/admin/accounts/999/deactivate").status_code == 404
+
+
+def test_an_administrator_resetting_their_own_password_stays_signed_in(app, admin_client):
+    admin = admin_client.admin
+    response = admin_client.post(f"/admin/accounts/{admin.id}/password",
+                                 data={"password": "Sierra-de-Quila-2016"})
+    assert response.status_code == 302
+    assert admin_client.get("/admin/accounts/").status_code == 200
+    assert fresh(admin.id).check_password("Sierra-de-Quila-2016")
