@@ -35,6 +35,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
     configure_engines(app)
 
+    from app.accounts import bp as accounts_bp
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.dashboard import bp as dashboard_bp
@@ -46,12 +47,14 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
     app.register_blueprint(entry_bp, url_prefix="/entry")
+    app.register_blueprint(accounts_bp, url_prefix="/admin")
 
-    from app import cli
+    from app import cli, security
 
     cli.init_app(app)
     _register_template_helpers(app)
     _register_error_handlers(app)
+    security.init_app(app)
 
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
