@@ -36,10 +36,12 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     configure_engines(app)
 
     from app.auth import bp as auth_bp
+    from app.opendata import bp as opendata_bp
     from app.public import bp as public_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(opendata_bp, url_prefix="/api/v1")
 
     from app import cli
 
