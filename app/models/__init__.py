@@ -12,6 +12,7 @@ from app.models.consultation import (
 )
 from app.models.geography import Municipality, Region
 from app.models.response import Answer, ImportBatch, Response, ResponseTheme
+from app.models.workshop import HiddenStatement, Workshop, WorkshopPlan, WorkshopTheme
 
 __all__ = [
     "CHANNELS",
@@ -20,6 +21,7 @@ __all__ = [
     "Answer",
     "AuditEvent",
     "Consultation",
+    "HiddenStatement",
     "ImportBatch",
     "Municipality",
     "Option",
@@ -32,4 +34,7 @@ __all__ = [
     "UserMunicipality",
     "UserRegion",
     "UserRole",
+    "Workshop",
+    "WorkshopPlan",
+    "WorkshopTheme",
 ]
