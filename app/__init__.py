@@ -38,12 +38,14 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from app.auth import bp as auth_bp
     from app.opendata import bp as opendata_bp
     from app.public import bp as public_bp
+    from app.results import bp as results_bp
     from app.workshops import bp as workshops_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(opendata_bp, url_prefix="/api/v1")
     app.register_blueprint(workshops_bp, url_prefix="/workshops")
+    app.register_blueprint(results_bp)
 
     from app import cli
 
