@@ -14,6 +14,15 @@ from app.services.workshops import NotAllowed, PlanError, WorkshopDraft
 from tests.workshops.helpers import add_patterns
 
 
+@pytest.fixture(autouse=True)
+def english(app):
+    """Messages are asserted in English."""
+    from flask_babel import force_locale
+
+    with force_locale("en"):
+        yield
+
+
 @pytest.fixture
 def closed(make_consultation):
     consultation = make_consultation("closed")

@@ -270,7 +270,7 @@ def test_csv_export(client, facilitator, closed):
     assert rows[0]["weighting"] == "none"
 
 
-@pytest.mark.parametrize(("lang", "expected"), [("es", "Taller 1"), ("en", "Workshop 1")])
+@pytest.mark.parametrize(("lang", "expected"), [("es", "Mesa 1"), ("en", "Workshop 1")])
 def test_pdf_brief(client, facilitator, closed, lang, expected):
     plan, _ = made_plan(client, closed)
     response = client.get(f"/workshops/plans/{plan.id}/workshops/1/brief.pdf?lang={lang}")
