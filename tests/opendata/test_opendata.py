@@ -22,12 +22,13 @@ ROWS = [
     ("14120", "online", ["health", "security"], "private", ["school", "other"], "+1 mala idea"),
     ("14001", "paper", ["security", "health", "education"], "academia", ["other"], "@cmd"),
     ("14001", "paper", ["corruption"], "private", [], "-2+3"),
-    ("14001", "online", ["health", "corruption"], "public", [], "\tTab y \x00NUL"),
+    ("14001", "online", ["health", "corruption"], "public", [], "\tTab y \x07BEL"),
 ]
 
 
-def add_responses(consultation, rows=ROWS):
-    for number, (municipality, channel, themes, sector, heard, problem) in enumerate(rows):
+def add_responses(consultation, rows=ROWS, start=0):
+    for number, (municipality, channel, themes, sector, heard, problem) in enumerate(
+            rows, start=start):
         db.session.add(new_response(
             consultation, channel=channel, source="online", municipality_code=municipality,
             theme_codes=themes, answers={"sector": sector, "heard_via": heard, "age": 30 + number,
@@ -115,7 +116,7 @@ def test_free_text_published_only_when_chosen_and_scrubbed(client, make_consulta
     assert any(text.startswith("'=HYPERLINK") for text in texts)
     assert "'+1 mala idea" in texts
     assert "'-2+3" in texts
-    assert "Tab y NUL" in texts  # whitespace normalized, NUL removed
+    assert "Tab y BEL" in texts  # whitespace normalized, control character removed
     assert "[…]" in texts  # an @handle is contact data
     joined = " ".join(texts)
     assert "ana@example.org" not in joined
@@ -245,3 +246,45 @@ def test_empty_consultation_exports_the_header(client, make_consultation):
     assert json.loads(client.get(
         f"/api/v1/consultations/{consultation.slug}/datapackage.json").data)["name"] == \
         consultation.slug
+
+
+def count_queries(run) -> int:
+    from sqlalchemy import event
+
+    statements = []
+
+    def before(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        run()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    return len(statements)
+
+
+def test_queries_do_not_grow_with_rows(closed):
+    """No query per response (N+1): one chunk costs the same whatever its size."""
+    db.session.expire_all()
+    few = count_queries(lambda: list(opendata.csv_stream(closed)))
+    add_responses(closed, ROWS * 5, start=100)
+    db.session.expire_all()
+    many = count_queries(lambda: list(opendata.csv_stream(closed)))
+    assert many == few
+
+
+def test_borda_and_ranks_recomputed_from_csv(client, closed):
+    from app.services import workshops
+
+    frame = read_csv(client, closed.slug)
+    chosen = frame["themes"].str.split(";").explode().to_frame("theme")
+    chosen["position"] = chosen.groupby(level=0).cumcount() + 1
+    chosen["score"] = closed.theme_max - chosen["position"] + 1
+    recomputed = chosen.groupby("theme").agg(votes=("position", "size"),
+                                              borda=("score", "sum"))
+    table = workshops.theme_table(closed).set_index("theme")
+    for theme, row in recomputed.iterrows():
+        assert table.loc[theme, "votes"] == row["votes"]
+        assert table.loc[theme, "borda"] == row["borda"]
+    assert table.attrs["respondents"] == len(frame)
