@@ -88,6 +88,9 @@ def test_anonymous_id_is_stable(client, closed):
     first = read_csv(client, closed.slug)
     second = read_csv(client, closed.slug)
     assert list(first["id"]) == list(second["id"])
+    ids = db.session.scalars(db.select(datasets.Response.id).where(
+        datasets.Response.state == "accepted")).all()
+    assert set(first["id"]) == {opendata.anonymous_id(closed, rid) for rid in ids}
 
 
 def test_votes_recomputed_from_csv_with_pandas_match(client, closed):
