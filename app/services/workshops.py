@@ -373,6 +373,23 @@ def statements(consultation: Consultation, theme_codes: list[str], filters: Filt
     return out
 
 
+def hidden_statements(consultation: Consultation, theme_codes: list[str]) -> list[dict]:
+    """Return the hidden statements of respondents who chose the themes (to show them again)."""
+    theme_ids = [theme.id for theme in consultation.themes if theme.code in theme_codes]
+    if not theme_ids:
+        return []
+    chosen = select(ResponseTheme.response_id).where(ResponseTheme.theme_id.in_(theme_ids))
+    query = (
+        select(Answer.id, Answer.text_value)
+        .join(HiddenStatement, HiddenStatement.answer_id == Answer.id)
+        .where(HiddenStatement.consultation_id == consultation.id,
+               Answer.response_id.in_(chosen))
+        .order_by(HiddenStatement.hidden_at, Answer.id)
+    )
+    return [{"id": answer_id, "text": scrub(text), "hidden": True}
+            for answer_id, text in db.session.execute(query)]
+
+
 def hide_statement(consultation: Consultation, answer_id: int, actor: User,
                    hidden: bool = True) -> None:
     """Hide (or show again) a statement of this consultation; refuse another's answer."""
@@ -472,6 +489,7 @@ def shortlist(plan: WorkshopPlan, min_cell: int = 5, lang: str | None = None) ->
             "workshop": workshop, "position": workshop.position,
             "name": localized(workshop.name, lang), "themes": themes,
             "statements": statements(consultation, codes, filters),
+            "hidden": hidden_statements(consultation, codes),
         })
     return {
         "plan": plan, "consultation": consultation, "filters": filters,

@@ -193,16 +193,25 @@ def test_shortlist_shows_numbers_ranks_and_scrubbed_statements(client, facilitat
 
 
 def test_hide_a_statement(client, facilitator, closed):
+    add_patterns(closed, [(1, "14039", ["security"], "private", "Texto único de prueba")])
     plan, _ = made_plan(client, closed)
     from app.services import workshops
 
-    statement = workshops.statements(closed, ["corruption"])[0]
+    statement = next(item for item in workshops.statements(closed, ["security"], limit=50)
+                     if item["text"] == "Texto único de prueba")
+    assert "Texto único de prueba" in client.get(
+        f"/workshops/plans/{plan.id}/shortlist").get_data(as_text=True)
     response = client.post(f"/workshops/plans/{plan.id}/statements/{statement['id']}",
                            data={"action": "hide"})
     assert response.status_code == 302
     assert db.session.get(HiddenStatement, statement["id"]) is not None
-    assert "Piden mordidas" not in client.get(
-        f"/workshops/plans/{plan.id}/shortlist").get_data(as_text=True)
+    page = client.get(f"/workshops/plans/{plan.id}/shortlist").get_data(as_text=True)
+    assert "1 hidden statement<" in page
+    assert page.count("Texto único de prueba") == 1  # only in the hidden list
+    assert page.index("Texto único de prueba") > page.index("1 hidden statement<")
+    client.post(f"/workshops/plans/{plan.id}/statements/{statement['id']}",
+                data={"action": "show"})
+    assert db.session.get(HiddenStatement, statement["id"]) is None
 
 
 def test_hide_a_statement_of_another_consultation_is_refused(client, facilitator, closed,
