@@ -10,7 +10,7 @@ from app.auth.decorators import public
 from app.models import Consultation
 from app.results import bp
 from app.services import consultations as consultation_service
-from app.services import results
+from app.services import public_results as results
 from app.util import local_today
 
 
