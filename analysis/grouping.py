@@ -85,24 +85,3 @@ def group_themes(
     # labels are in rank order, so each group's first member is its best-ranked theme.
     return sorted(groups.values(), key=lambda members: labels.index(members[0]))
 
-
-def lift_matrix(
-    pair_counts: pd.DataFrame, theme_counts: pd.Series, respondents: int
-) -> pd.DataFrame:
-    """Return the lift P(a and b) / (P(a) P(b)) for every pair of the themes in theme_counts.
-
-    pair_counts has columns theme_a, theme_b, count (each unordered pair once); theme_counts
-    is the number of respondents choosing each theme. The diagonal is 1; a theme nobody chose
-    has lift 0 with every other.
-    """
-    labels = list(theme_counts.index)
-    matrix = pd.DataFrame(0.0, index=labels, columns=labels)
-    if respondents > 0:
-        for a, b, count in pair_counts[["theme_a", "theme_b", "count"]].itertuples(index=False):
-            if a in matrix.index and b in matrix.index:
-                expected = theme_counts[a] * theme_counts[b]
-                value = count * respondents / expected if expected else 0.0
-                matrix.loc[a, b] = matrix.loc[b, a] = value
-    for label in labels:
-        matrix.loc[label, label] = 1.0
-    return matrix

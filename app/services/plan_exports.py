@@ -68,7 +68,8 @@ def method_lines(shortlist: dict, lang: str) -> list[tuple[str, str]]:
                                   "of people who chose it.")),
         (_("Borda"), _("A choice in position p of at most %(max)d scores %(max)d − p + 1.",
                        max=consultation.theme_max)),
-        (_("Rank"), _("Order by votes, then Borda score; 1 is the most voted theme.")),
+        (_("Rank"), _("Order by votes; themes with equal votes share a rank; 1 is the most "
+                      "voted theme.")),
         (_("Regions and sectors"), _("The theme's rank among all themes within each region "
                                      "or sector; groups with fewer than %(n)d respondents are "
                                      "left out to protect people.", n=min_cell)),
@@ -80,7 +81,7 @@ def method_lines(shortlist: dict, lang: str) -> list[tuple[str, str]]:
     if shortlist["workshops"] and any(theme["ci95"] is not None
                                       for w in shortlist["workshops"] for theme in w["themes"]):
         lines.append((_("Intervals"), _("95% intervals of the vote share by bootstrap on the "
-                                        "counts.")))
+                                        "counts (the same as the API's ranking).")))
     if change.changed:
         lines.append((_("Warning"), _(
             "The consultation changed after this plan was made (plan: %(plan)s; consultation: "

@@ -11,7 +11,8 @@ from flask_babel import ngettext
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from analysis.grouping import group_themes, lift_matrix
+from analysis.grouping import group_themes
+from analysis.ranking import ranking as rank_themes
 from app.extensions import db
 from app.i18n import localized
 from app.models import (
@@ -27,7 +28,7 @@ from app.models import (
     WorkshopPlan,
     WorkshopTheme,
 )
-from app.services import audit, datasets
+from app.services import audit, datasets, results
 from app.services.anonymize import scrub
 from app.services.datasets import Filters, parse_filters
 from app.services.errors import DomainError
@@ -36,7 +37,7 @@ from app.util import local_today, utcnow
 PLANNER_ROLES = ("facilitator", "analyst")
 # Analysts (and admins) may plan on a running consultation; facilitators only on closed ones.
 RUNNING_ROLES = ("analyst",)
-WEIGHTINGS = ("none",)
+WEIGHTINGS = results.WEIGHTS
 STATEMENT_SAMPLE = 8
 NO_FILTERS = Filters()
 
@@ -102,51 +103,52 @@ def plan_filters(consultation: Consultation, stored: dict) -> Filters:
 
 
 def theme_table(consultation: Consultation, filters: Filters = NO_FILTERS,
-                weighting: str = "none") -> pd.DataFrame:
-    """Return one row per theme, best first: theme, votes, vote_share, respondent_share,
-    borda, rank.
+                weighting: str = "none", intervals: bool = True) -> pd.DataFrame:
+    """Return the ranking, best first: theme, votes, vote_share, respondent_share, borda, rank,
+    and with intervals ci95 (low, high); attrs respondents and votes.
 
-    votes counts theme choices; vote_share = votes / all votes; respondent_share = votes /
-    respondents (a respondent chooses a theme at most once); borda gives a choice in position p
-    of at most m the score m − p + 1; rank orders by votes, then Borda ("min" for ties).
+    The numbers come from app.services.results (the API's ranking), so a shortlist and the
+    API agree exactly for the same filters and weighting. Without intervals (for ordering the
+    themes on a form) the bootstrap is skipped.
     """
-    counts = datasets.theme_position_counts(consultation, filters)
-    respondents = datasets.respondent_count(consultation, filters)
-    codes = [theme.code for theme in consultation.themes]
-    table = pd.DataFrame({"theme": codes})
-    if counts.empty:
-        counts = pd.DataFrame({"theme": codes, "position": 1, "count": 0})
-    m = consultation.theme_max
-    counts = counts.assign(score=(m - counts["position"] + 1) * counts["count"])
-    grouped = counts.groupby("theme").agg(votes=("count", "sum"), borda=("score", "sum"))
-    table = table.join(grouped, on="theme").fillna({"votes": 0, "borda": 0})
-    table["votes"] = table["votes"].astype(int)
-    table["borda"] = table["borda"].astype(int)
-    total = int(table["votes"].sum())
-    table["vote_share"] = table["votes"] / total if total else 0.0
-    table["respondent_share"] = table["votes"] / respondents if respondents else 0.0
-    order = {code: i for i, code in enumerate(codes)}
-    table["_order"] = table["theme"].map(order)
-    table = table.sort_values(["votes", "borda", "_order"], ascending=[False, False, True])
-    table = table.drop(columns="_order").reset_index(drop=True)
-    ranks, previous = [], None
-    for i, key in enumerate(zip(table["votes"], table["borda"], strict=True)):
-        ranks.append(ranks[-1] if key == previous else i + 1)
-        previous = key
-    table["rank"] = ranks
+    if intervals:
+        table, details, _weights, respondents = results.ranking_table(consultation, filters,
+                                                                      weighting)
+        table = table.copy()
+        table["ci95"] = list(zip(table["low"].astype(float), table["high"].astype(float),
+                                 strict=True))
+    else:
+        respondents = datasets.respondent_count(consultation, filters)
+        table = rank_themes(datasets.theme_position_counts(consultation, filters),
+                            [theme.code for theme in consultation.themes], respondents,
+                            consultation.theme_max, ranked=consultation.theme_ranked)
+        details = None
     table.attrs["respondents"] = respondents
-    table.attrs["votes"] = total
+    table.attrs["votes"] = number(table["votes"].sum())
+    table.attrs["weighting_details"] = details
     return table
+
+
+def theme_order(table: pd.DataFrame) -> list[str]:
+    """Return the theme codes by rank; within a tied rank, higher Borda (chosen earlier in
+    people's lists) first, then by code."""
+    ordered = table.assign(_borda=pd.to_numeric(table["borda"], errors="coerce").fillna(0))
+    ordered = ordered.sort_values(["rank", "_borda", "theme"], ascending=[True, False, True],
+                                  kind="mergesort")
+    return ordered["theme"].tolist()
+
+
+def number(value) -> int | float:
+    """Return a whole count as int, a weighted one as a float rounded to 0.1."""
+    value = float(value)
+    return int(round(value)) if abs(value - round(value)) < 1e-9 else round(value, 1)
 
 
 def association(consultation: Consultation, filters: Filters,
                 themes: list[str]) -> pd.DataFrame:
-    """Return the lift between the given themes (theme × theme), from SQL count tables."""
-    counts = datasets.theme_position_counts(consultation, filters)
-    per_theme = counts.groupby("theme")["count"].sum() if not counts.empty else pd.Series()
-    per_theme = per_theme.reindex(themes, fill_value=0)
-    pairs = datasets.cooccurrence_counts(consultation, filters)
-    return lift_matrix(pairs, per_theme, datasets.respondent_count(consultation, filters))
+    """Return phi between the given themes (theme × theme, diagonal 1); undefined pairs 0."""
+    square = results.cooccurrence_matrix(consultation, filters, "phi", diagonal=1.0)
+    return square.loc[themes, themes].fillna(0.0)
 
 
 def default_theme_count(table: pd.DataFrame, n_workshops: int) -> int:
@@ -163,7 +165,7 @@ def default_theme_count(table: pd.DataFrame, n_workshops: int) -> int:
 def propose(consultation: Consultation, n_workshops: int, n_themes: int | None = None,
             filters: Filters = NO_FILTERS) -> list[list[str]]:
     """Return the top themes grouped into n_workshops lists of codes (see analysis.grouping)."""
-    table = theme_table(consultation, filters)
+    table = theme_table(consultation, filters, intervals=False)
     if table.attrs["respondents"] == 0:
         raise PlanError(_("This consultation has no accepted responses (with these filters): "
                           "there are no votes to group."))
@@ -183,7 +185,7 @@ def propose(consultation: Consultation, n_workshops: int, n_themes: int | None =
                           workshops=n_workshops, themes=n_themes))
     if problems:
         raise PlanError(problems[0], problems)
-    top = voted["theme"].tolist()[:n_themes]
+    top = theme_order(voted)[:n_themes]
     return group_themes(association(consultation, filters, top), n_workshops, order=top)
 
 
@@ -475,12 +477,14 @@ def shortlist(plan: WorkshopPlan, min_cell: int = 5, lang: str | None = None) ->
         themes = []
         for code in codes:
             row = table.loc[code]
+            borda = row["borda"]
             themes.append({
-                "code": code, "name": names[code], "votes": int(row["votes"]),
+                "code": code, "name": names[code], "votes": number(row["votes"]),
                 "vote_share": float(row["vote_share"]),
                 "respondent_share": float(row["respondent_share"]),
-                "borda": int(row["borda"]), "rank": int(row["rank"]),
-                "ci95": row["ci95"] if "ci95" in table.columns else None,
+                "borda": None if borda is None or pd.isna(borda) else number(borda),
+                "rank": int(row["rank"]),
+                "ci95": row["ci95"],
                 "regions": {int(region): int(regions.loc[region, code])
                             for region in regions.index},
                 "sectors": {option: int(sectors.loc[option, code]) for option in sectors.index},

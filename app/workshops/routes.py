@@ -84,7 +84,7 @@ def _int_field(name: str, label: str, problems: dict, required: bool = True) -> 
 @role_required(*ROLES)
 def new_plan(slug: str):
     consultation = _consultation(slug)
-    table = workshops.theme_table(consultation)
+    table = workshops.theme_table(consultation, intervals=False)
     errors: dict[str, str] = {}
     if request.method == "POST":
         name = request.form.get("name", "")
@@ -123,7 +123,7 @@ def _drafts_from_form(plan: WorkshopPlan) -> tuple[list[WorkshopDraft], int]:
     """Read the edit form: workshop names, removals, and one workshop number per theme."""
     count = int(request.form.get("count", len(plan.workshops)) or 0)
     count = max(0, min(count, len(plan.consultation.themes)))
-    ranking = workshops.theme_table(plan.consultation).theme.tolist()
+    ranking = workshops.theme_order(workshops.theme_table(plan.consultation, intervals=False))
     drafts = {number: WorkshopDraft({"es": request.form.get(f"name_es_{number}", ""),
                                      "en": request.form.get(f"name_en_{number}", "")}, [])
               for number in range(1, count + 1)}
@@ -142,7 +142,8 @@ def _plan_page(plan: WorkshopPlan, drafts=None, problems=(), status=200):
     assigned = {code: number for number, draft in enumerate(drafts, start=1)
                 for code in draft.themes}
     table = workshops.theme_table(plan.consultation,
-                                  workshops.plan_filters(plan.consultation, plan.filters))
+                                  workshops.plan_filters(plan.consultation, plan.filters),
+                                  intervals=False)
     names = {theme.code: theme for theme in plan.consultation.themes}
     return render_template(
         "workshops/plan.html", plan=plan, drafts=drafts, assigned=assigned, table=table,

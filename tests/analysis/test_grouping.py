@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.grouping import GroupingError, distances, group_themes, lift_matrix
+from analysis.grouping import GroupingError, distances, group_themes
 
 
 def matrix(labels, pairs, default=0.0):
@@ -86,12 +86,3 @@ def test_bad_input_is_refused_with_a_reason(frame, n, message):
     with pytest.raises(GroupingError, match=message):
         group_themes(frame, n)
 
-
-def test_lift_from_counts():
-    pairs = pd.DataFrame({"theme_a": ["a", "a"], "theme_b": ["b", "c"], "count": [20, 5]})
-    counts = pd.Series({"a": 40, "b": 25, "c": 50})
-    lift = lift_matrix(pairs, counts, respondents=100)
-    assert lift.loc["a", "b"] == pytest.approx(20 * 100 / (40 * 25))
-    assert lift.loc["c", "a"] == pytest.approx(5 * 100 / (40 * 50))
-    assert lift.loc["b", "c"] == 0.0
-    assert lift.loc["b", "b"] == 1.0

@@ -291,3 +291,25 @@ def test_borda_and_ranks_recomputed_from_csv(client, closed):
         assert table.loc[theme, "votes"] == row["votes"]
         assert table.loc[theme, "borda"] == row["borda"]
     assert table.attrs["respondents"] == len(frame)
+
+
+def test_api_ranking_recomputed_from_csv_with_pandas(client, closed):
+    frame = read_csv(client, closed.slug)
+    chosen = frame["themes"].str.split(";").explode().to_frame("theme")
+    chosen["position"] = chosen.groupby(level=0).cumcount() + 1
+    chosen["score"] = closed.theme_max - chosen["position"] + 1
+    mine = chosen.groupby("theme").agg(votes=("position", "size"), borda=("score", "sum"))
+    mine["vote_share"] = mine["votes"] / mine["votes"].sum()
+    mine["respondent_share"] = mine["votes"] / len(frame)
+    api = client.get(f"/api/v1/consultations/{closed.slug}/ranking").get_json()
+    assert api["respondents"] == len(frame)
+    assert api["votes"] == int(mine["votes"].sum())
+    for theme in api["themes"]:
+        if theme["code"] not in mine.index:
+            assert theme["votes"] == 0
+            continue
+        row = mine.loc[theme["code"]]
+        assert theme["votes"] == row["votes"]
+        assert theme["borda"] == row["borda"]
+        assert theme["vote_share"] == pytest.approx(row["vote_share"])
+        assert theme["respondent_share"] == pytest.approx(row["respondent_share"])

@@ -44,7 +44,9 @@ def test_theme_table_counts_votes_shares_and_borda(closed):
     assert table.loc["security", "vote_share"] == pytest.approx(10 / 38)
     assert table.loc["security", "respondent_share"] == pytest.approx(10 / 20)
     assert table.loc["security", "rank"] == 1
-    assert table.loc["public_services", "rank"] == 2  # same votes, lower Borda
+    assert table.loc["public_services", "rank"] == 1  # same votes: the rank is shared
+    low, high = table.loc["security", "ci95"]
+    assert low < 10 / 38 < high
     assert table.loc["water", "votes"] == 0
 
 

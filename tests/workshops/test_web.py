@@ -330,3 +330,19 @@ def test_facilitator_cannot_open_a_plan_on_a_running_consultation(client, auth, 
     auth.login(make_user("facilitator").email)
     assert client.get(f"/workshops/plans/{plan.id}").status_code == 403
     assert client.get(f"/workshops/plans/{plan.id}/export.csv").status_code == 403
+
+
+def test_shortlist_numbers_match_the_api(client, facilitator, closed):
+    plan, _ = made_plan(client, closed)
+    from app.services import workshops
+
+    api = {theme["code"]: theme for theme in client.get(
+        f"/api/v1/consultations/{closed.slug}/ranking").get_json()["themes"]}
+    data = workshops.shortlist(plan)
+    for workshop in data["workshops"]:
+        for theme in workshop["themes"]:
+            expected = api[theme["code"]]
+            assert theme["votes"] == expected["votes"]
+            assert theme["vote_share"] == pytest.approx(expected["vote_share"])
+            assert theme["rank"] == expected["rank"]
+            assert list(theme["ci95"]) == pytest.approx(expected["ci95"])
