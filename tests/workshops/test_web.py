@@ -346,3 +346,17 @@ def test_shortlist_numbers_match_the_api(client, facilitator, closed):
             assert theme["vote_share"] == pytest.approx(expected["vote_share"])
             assert theme["rank"] == expected["rank"]
             assert list(theme["ci95"]) == pytest.approx(expected["ci95"])
+
+
+def test_population_weighting_matches_the_weighted_api(client, facilitator, closed):
+    assert create(client, closed.slug, weighting="population").status_code == 302
+    plan = db.session.scalars(select(WorkshopPlan)).one()
+    assert plan.weighting == "population"
+    from app.services import workshops
+
+    api = {theme["code"]: theme for theme in client.get(
+        f"/api/v1/consultations/{closed.slug}/ranking?weight=population").get_json()["themes"]}
+    first = workshops.shortlist(plan)["workshops"][0]["themes"][0]
+    assert first["vote_share"] == pytest.approx(api[first["code"]]["vote_share"])
+    assert list(first["ci95"]) == pytest.approx(api[first["code"]]["ci95"])
+    assert create(client, closed.slug, weighting="magic").status_code == 422
