@@ -80,3 +80,10 @@ def test_unknown_and_draft_consultations_are_404(client, make_consultation):
     draft.is_draft = True
     db.session.commit()
     assert client.get(f"/c/{draft.slug}/results").status_code == 404
+
+
+def test_consultation_page_links_to_results_once_closed(client, closed, make_consultation):
+    page = client.get(f"/c/{closed.slug}").get_data(as_text=True)
+    assert f'href="/c/{closed.slug}/results"' in page
+    running = make_consultation("open")
+    assert "/results" not in client.get(f"/c/{running.slug}").get_data(as_text=True)
