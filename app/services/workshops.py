@@ -499,6 +499,8 @@ def shortlist(plan: WorkshopPlan, min_cell: int = 5, lang: str | None = None) ->
         "plan": plan, "consultation": consultation, "filters": filters,
         "respondents": table.attrs["respondents"], "votes": table.attrs["votes"],
         "regions": [int(region) for region in regions.index],
+        "region_names": datasets.geography_table().drop_duplicates("region")
+        .set_index("region")["region_name"].to_dict(),
         "sector_question": question,
         "sectors": [option for option in (question.options if question else [])
                     if option.code in sectors.index],

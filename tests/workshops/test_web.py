@@ -190,6 +190,7 @@ def test_shortlist_shows_numbers_ranks_and_scrubbed_statements(client, facilitat
     assert "Ana Ruiz" not in page
     assert "1234 5678" not in page
     assert "Region 12" in page  # 13 respondents in region 12
+    assert "Centro" in page
 
 
 def test_hide_a_statement(client, facilitator, closed):
