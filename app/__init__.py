@@ -40,7 +40,10 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from app.auth import bp as auth_bp
     from app.dashboard import bp as dashboard_bp
     from app.entry import bp as entry_bp
+    from app.opendata import bp as opendata_bp
     from app.public import bp as public_bp
+    from app.results import bp as results_bp
+    from app.workshops import bp as workshops_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
@@ -48,6 +51,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
     app.register_blueprint(entry_bp, url_prefix="/entry")
     app.register_blueprint(accounts_bp, url_prefix="/admin")
+    app.register_blueprint(opendata_bp, url_prefix="/api/v1")
+    app.register_blueprint(workshops_bp, url_prefix="/workshops")
+    app.register_blueprint(results_bp)
 
     from app import cli, security
 

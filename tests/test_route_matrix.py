@@ -49,6 +49,9 @@ SAMPLE_VALUES = {
     "token": "unknown-token",
     "name": "ranking",
     "fmt": "csv",
+    "plan_id": 1,
+    "answer_id": 1,
+    "position": 1,
 }
 
 
