@@ -35,11 +35,13 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
     configure_engines(app)
 
+    from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
     from app.public import bp as public_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
 
     from app import cli
 
