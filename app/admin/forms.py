@@ -84,7 +84,8 @@ class ThemeForm(VersionedForm):
 
 class QuestionForm(VersionedForm):
     code = _code()
-    type = SelectField(_l("Type"), choices=[SelectChoice(t, TYPE_LABELS[t]) for t in QUESTION_TYPES])
+    type = SelectField(_l("Type"),
+                       choices=[SelectChoice(t, TYPE_LABELS[t]) for t in QUESTION_TYPES])
     required = BooleanField(_l("An answer is required"))
     label_es = _text(_l("Spanish"), area=True, max_length=1000)
     label_en = _text(_l("English"), area=True, max_length=1000)

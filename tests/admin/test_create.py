@@ -26,14 +26,16 @@ def test_create_a_draft(admin):
     assert consultation.is_draft
     assert consultation.title == {"es": "Consulta 2027", "en": "Consultation 2027"}
     assert consultation.channels == ["online", "paper"]
-    assert consultation.double_entry and not consultation.publish_free_text
+    assert consultation.double_entry
+    assert not consultation.publish_free_text
     assert (consultation.theme_min, consultation.theme_max, consultation.theme_ranked) == (1, 2,
                                                                                             True)
     assert [e.object_id for e in audit_events("consultation.create")] == ["consulta-2027"]
     # Drafts are not on the public site.
     assert admin.get("/c/consulta-2027").status_code == 404
     listing = admin.get("/admin/").get_data(as_text=True)
-    assert "consulta-2027" in listing and "Borrador" in listing
+    assert "consulta-2027" in listing
+    assert "Borrador" in listing
 
 
 def test_missing_translation_is_flagged_and_blocks_publishing(admin):
@@ -42,7 +44,8 @@ def test_missing_translation_is_flagged_and_blocks_publishing(admin):
     consultation = get("consulta-2027")
     assert consultation.title == {"es": "Consulta 2027", "en": ""}
     page = admin.get("/admin/c/consulta-2027").get_data(as_text=True)
-    assert "Falta 1 traducción" in page and "title: Inglés" in page
+    assert "Falta 1 traducción" in page
+    assert "title: Inglés" in page
     settings = admin.get("/admin/c/consulta-2027/settings").get_data(as_text=True)
     assert 'id="title_en-missing"' in settings
     response = admin.post("/admin/c/consulta-2027/publish",
@@ -82,7 +85,8 @@ def test_unparseable_fields_are_named(admin):
                                                                     theme_max="many"))
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert 'id="opens_on-error"' in page and 'id="theme_max-error"' in page
+    assert 'id="opens_on-error"' in page
+    assert 'id="theme_max-error"' in page
     assert consultation_count() == 0
 
 
@@ -103,7 +107,8 @@ def test_settings_of_a_draft_change_with_audit(admin, draft):
     assert get("consulta-2027") is None
     changed = get("consulta-2028")
     assert changed.title["en"] == "Consultation 2028"
-    assert changed.channels == ["online"] and changed.publish_free_text
+    assert changed.channels == ["online"]
+    assert changed.publish_free_text
     event = audit_events("consultation.settings")[-1]
     assert event.details["before"]["title.en"] == "Consultation 2027"
     assert event.details["after"]["title.en"] == "Consultation 2028"

@@ -95,10 +95,17 @@ def test_preview_in_either_language(admin, draft):
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert '<html lang="en">' in page
-    assert "Consultation 2027" in page and "Insecurity" in page and "Private" in page
-    assert "Priority 2" in page and "Guadalajara" in page
-    assert "disabled" in page and "<form" in page and 'method="post"' not in page.split(
+    assert "Consultation 2027" in page
+    assert "Insecurity" in page
+    assert "Private" in page
+    assert "Priority 2" in page
+    assert "Guadalajara" in page
+    assert "disabled" in page
+    assert "<form" in page
+    assert 'method="post"' not in page.split(
         '<article class="preview"')[1]
     page = admin.get("/admin/c/consulta-2027/preview/es").get_data(as_text=True)
-    assert "Inseguridad" in page and "Prioridad 1" in page and "Privado" in page
+    assert "Inseguridad" in page
+    assert "Prioridad 1" in page
+    assert "Privado" in page
     assert admin.get("/admin/c/consulta-2027/preview/fr").status_code == 404

@@ -16,7 +16,8 @@ def test_publish_a_complete_draft(admin, draft):
     response = admin.post("/admin/c/consulta-2027/publish", data={"version": draft.version})
     assert response.status_code == 302
     published = get("consulta-2027")
-    assert not published.is_draft and published.status(local_today()) == "open"
+    assert not published.is_draft
+    assert published.status(local_today()) == "open"
     assert admin.get("/c/consulta-2027").status_code == 200
     event = audit_events("consultation.publish")[-1]
     assert event.details == {"before": {"is_draft": True}, "after": {"is_draft": False}}
@@ -114,4 +115,5 @@ def test_lifecycle_in_the_list(admin, make_consultation):
     make_consultation("upcoming", slug="pronto")
     make_consultation("closed", slug="cerrada")
     page = admin.get("/admin/?lang=en").get_data(as_text=True)
-    assert "Scheduled" in page and "Closed, results public" in page
+    assert "Scheduled" in page
+    assert "Closed, results public" in page

@@ -31,9 +31,11 @@ def test_build_a_questionnaire(admin, draft):
     by_code = consultation.question_by_code()
     assert by_code["q-text"].max_length == 500
     assert (by_code["q-number"].min_value, by_code["q-number"].max_value) == (12, 120)
-    assert by_code["q-multiple"].type == "multiple" and by_code["q-multiple"].options == []
+    assert by_code["q-multiple"].type == "multiple"
+    assert by_code["q-multiple"].options == []
     page = admin.get(BASE).get_data(as_text=True)
-    assert "Pregunta number" in page and "Mover hacia arriba" in page
+    assert "Pregunta number" in page
+    assert "Mover hacia arriba" in page
 
 
 def test_edit_a_theme_keeps_its_place(admin, draft):
@@ -113,7 +115,8 @@ def test_bad_questionnaire_input_is_refused(admin, draft, url, data, expected):
     response = admin.post(BASE + url + "?lang=en", data={**data, "version": draft.version})
     assert response.status_code == 400
     page = _text(response)
-    assert expected in page and "nothing was stored" in page
+    assert expected in page
+    assert "nothing was stored" in page
     after = (db.session.scalar(db.select(db.func.count(Theme.id))),
              db.session.scalar(db.select(db.func.count(Question.id))),
              db.session.scalar(db.select(db.func.count(Option.id))), get("consulta-2027").version)
@@ -138,7 +141,8 @@ def test_structure_is_locked_once_responses_exist(admin, make_consultation):
     base = "/admin/c/con-respuestas"
     version = get("con-respuestas").version
     page = admin.get(base).get_data(as_text=True)
-    assert "Agregar un tema" not in page and "ya no pueden cambiar" in page
+    assert "Agregar un tema" not in page
+    assert "ya no pueden cambiar" in page
     attempts = [
         (base + "/themes/new", {"code": "nuevo", "name_es": "Nuevo", "name_en": "New"}),
         (base + "/themes/security", {"code": "inseguridad", "name_es": "Inseguridad",
@@ -159,10 +163,12 @@ def test_structure_is_locked_once_responses_exist(admin, make_consultation):
     response = admin.post(base + "/settings?lang=en", data=settings_form(
         slug="con-respuestas", theme_min="1", theme_max="2", version=version,
         opens_on=consultation.opens_on.isoformat(), closes_on=consultation.closes_on.isoformat()))
-    assert response.status_code == 400 and "already has 1 response(s)" in _text(response)
+    assert response.status_code == 400
+    assert "already has 1 response(s)" in _text(response)
     unchanged = get("con-respuestas")
     assert unchanged.version == version
-    assert len(unchanged.themes) == 12 and unchanged.theme_max == 3
+    assert len(unchanged.themes) == 12
+    assert unchanged.theme_max == 3
     assert audit_events("consultation.theme") == []
 
 
