@@ -241,6 +241,9 @@ def edit(slug: str, version: int | None, change: Callable[[dict], None], *,
             _check_version(consultation, version)
             data = export_definition(consultation)
             change(data)
+            if data == export_definition(consultation):
+                # Nothing changed (the same file again, the first item moved up): store nothing.
+                return consultation
             _store(session, consultation, data, actor=actor, action=action)
             session.flush()
     except StaleDataError:

@@ -47,9 +47,11 @@ def test_importing_an_existing_slug_updates_it(admin, make_consultation):
     assert consultation_count() == 1
     # The same file again changes nothing.
     version = get("original").version
-    _upload(admin, json.dumps(data).encode())
+    events = len(audit_events("consultation.import"))
+    assert _upload(admin, json.dumps(data).encode()).status_code == 302
     assert export_definition(get("original")) == data
-    assert get("original").version >= version
+    assert get("original").version == version
+    assert len(audit_events("consultation.import")) == events
 
 
 def test_an_invalid_file_lists_every_problem_and_stores_nothing(admin):
