@@ -113,3 +113,49 @@ def test_settings_of_a_draft_change_with_audit(admin, draft):
     assert event.details["before"]["title.en"] == "Consultation 2027"
     assert event.details["after"]["title.en"] == "Consultation 2028"
     assert event.details["before"]["slug"] == "consulta-2027"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/admin/new"), ("get", "/admin/import"), ("get", "/admin/c/abierta"),
+        ("get", "/admin/c/abierta/settings"), ("get", "/admin/c/abierta/themes/new"),
+        ("get", "/admin/c/abierta/questions/sector"), ("get", "/admin/c/abierta/preview/en"),
+        ("get", "/admin/c/abierta/export.json"), ("post", "/admin/c/abierta/publish"),
+        ("post", "/admin/c/abierta/close"), ("post", "/admin/c/abierta/move"),
+        ("post", "/admin/c/abierta/remove"), ("post", "/admin/c/abierta/duplicate"),
+        ("post", "/admin/c/abierta/extend"), ("post", "/admin/c/abierta/unpublish"),
+    ],
+)
+def test_every_builder_page_is_for_administrators(client, auth, make_user, make_consultation,
+                                                  method, path):
+    consultation = make_consultation("open", slug="abierta")
+    make_user("analyst", "supervisor", "staff", email="staff@example.org",
+              all_municipalities=True)
+    auth.login("staff@example.org")
+    response = getattr(client, method)(path, data={"version": consultation.version})
+    assert response.status_code == 403
+    assert get("abierta").closed_early_on is None
+
+
+def test_duplicate_with_a_bad_slug_names_it(admin, make_consultation):
+    make_consultation("closed", slug="consulta-2016")
+    response = admin.post("/admin/c/consulta-2016/duplicate?lang=en", data={"slug": "Año 2017"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'id="slug-error"' in page
+    assert "slug: must be 2 to 80 lowercase letters" in page
+    assert consultation_count() == 1
+
+
+def test_a_choice_question_without_options_blocks_publishing(admin, draft):
+    response = admin.post("/admin/c/consulta-2027/questions/new", data={
+        "code": "heard", "type": "multiple", "label_es": "¿Cómo se enteró?",
+        "label_en": "How did you hear of it?", "version": draft.version})
+    assert response.status_code == 302
+    consultation = get("consulta-2027")
+    response = admin.post("/admin/c/consulta-2027/publish?lang=en",
+                          data={"version": consultation.version}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "questions[2].options: a multiple question needs at least one option" in page
+    assert get("consulta-2027").is_draft
