@@ -25,6 +25,14 @@ def _shot(page, name: str) -> None:
         page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
 
 
+def _accessible(page) -> None:
+    """No WCAG 2.1 A/AA violation found by axe on the current page."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]})
+    assert results.violations_count == 0, results.generate_report()
+
+
 def _bilingual(page, prefix: str, es: str, en: str) -> None:
     page.fill(f"#{prefix}_es", es)
     page.fill(f"#{prefix}_en", en)
@@ -49,12 +57,14 @@ def test_build_preview_publish_and_count(live_server, page, make_user):
     _bilingual(page, "theme_label", "Elija hasta dos temas", "Choose up to two themes")
     page.fill("#theme_max", "2")
     _shot(page, "1-new")
+    _accessible(page)
     page.get_by_role("button", name="Crear borrador").click()
     assert page.locator("h1").inner_text() == "Consulta del navegador"
     assert "title: Inglés" in page.locator("#missing-translations").inner_text()
 
     page.get_by_role("link", name=re.compile("Editar la configuración")).click()
     assert page.locator("#title_en-missing").inner_text() == "Falta la traducción"
+    _accessible(page)
     page.fill("#title_en", "Browser consultation")
     page.get_by_role("button", name="Guardar configuración").click()
 
@@ -83,6 +93,7 @@ def test_build_preview_publish_and_count(live_server, page, make_user):
     themes = page.locator("#themes ~ ol.items > li .item-head code").all_inner_texts()
     assert themes == ["health", "security"]
     _shot(page, "2-editor")
+    _accessible(page)
 
     page.get_by_role("link", name="en inglés").first.click()
     assert page.locator("html").get_attribute("lang") == "en"
@@ -90,6 +101,7 @@ def test_build_preview_publish_and_count(live_server, page, make_user):
     assert page.get_by_text("Which sector are you from?").is_visible()
     assert "Health" in page.locator("#preview-theme-1").inner_text()
     _shot(page, "3-preview-en")
+    _accessible(page)
     page.get_by_role("link", name="Back to the editor").click()
 
     page.get_by_role("button", name="Publicar").click()
