@@ -117,3 +117,27 @@ def test_lifecycle_in_the_list(admin, make_consultation):
     page = admin.get("/admin/?lang=en").get_data(as_text=True)
     assert "Scheduled" in page
     assert "Closed, results public" in page
+
+
+def test_settings_texts_and_dates_after_responses(admin, make_consultation):
+    from tests.admin.conftest import settings_form
+
+    consultation = make_consultation("open", slug="abierta")
+    add_response(consultation)
+    version, later = consultation.version, consultation.closes_on + timedelta(days=3)
+    form = settings_form(slug="abierta", theme_min="1", theme_max="3", version=version,
+                         opens_on=consultation.opens_on.isoformat(), closes_on=later.isoformat())
+    response = admin.post("/admin/c/abierta/settings", data=form)
+    assert response.status_code == 302
+    changed = get("abierta")
+    assert changed.title["en"] == "Consultation 2027"
+    assert changed.closes_on == later
+    event = audit_events("consultation.settings")[-1]
+    assert event.details["before"]["title.en"] == "Amplified open-government consultation 2016"
+    assert event.details["after"]["title.en"] == "Consultation 2027"
+    # The address of a published consultation is in links already given out.
+    response = admin.post("/admin/c/abierta/settings?lang=en",
+                          data={**form, "slug": "otra", "version": changed.version})
+    assert response.status_code == 400
+    assert "slug: the address of a published consultation cannot change" in _text(response)
+    assert get("abierta") is not None
