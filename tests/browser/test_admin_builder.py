@@ -1,5 +1,5 @@
 """In a real browser: an administrator builds a bilingual consultation from scratch, previews it
-in English, publishes it, and sees a response counted."""
+in English and publishes it; a citizen answers it online; the response is counted."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import expect
 
 from app.extensions import db
+from app.models import Response
 from app.services.consultations import get_by_slug
-from app.services.responses import new_receipt_code, new_response
 from app.util import local_today
 from tests.conftest import PASSWORD
 
@@ -38,7 +38,7 @@ def _bilingual(page, prefix: str, es: str, en: str) -> None:
     page.fill(f"#{prefix}_en", en)
 
 
-def test_build_preview_publish_and_count(live_server, page, make_user):
+def test_build_preview_publish_and_count(live_server, browser, page, make_user):
     make_user("admin", email="admin@example.org")
     page.goto(live_server + "/auth/login")
     page.fill("#email", "admin@example.org")
@@ -110,16 +110,30 @@ def test_build_preview_publish_and_count(live_server, page, make_user):
     assert not consultation.is_draft
     assert consultation.is_open(today)
 
-    # The citizen form is another helper's work and has not landed: a citizen's answer is
-    # stored with the same service the online form uses.
-    db.session.add(new_response(
-        consultation, channel="online", source="online", municipality_code="14039",
-        theme_codes=["health", "security"], answers={"sector": "public"},
-        receipt_code=new_receipt_code()))
-    db.session.commit()
+    # A citizen, in another browser context (not signed in), answers it online.
+    citizen_context = browser.new_context(locale="es-MX")
+    citizen = citizen_context.new_page()
+    citizen.set_default_timeout(10_000)
+    citizen.goto(live_server + "/c/consulta-navegador")
+    citizen.get_by_role("link", name=re.compile("Responder")).first.click()
+    citizen.wait_for_url(re.compile(r"/c/consulta-navegador/answer$"))
+    citizen.select_option("#municipality", "14039")
+    citizen.select_option("#theme_1", "health")
+    citizen.select_option("#theme_2", "security")
+    citizen.check("#q_sector-public")
+    citizen.check("#consent")
+    with citizen.expect_navigation():
+        citizen.click("#send")
+    citizen_context.close()
+    db.session.rollback()
+    assert db.session.scalar(db.select(db.func.count(Response.id)).where(
+        Response.consultation_id == consultation.id)) == 1
 
     page.goto(live_server + "/admin/")
     assert page.locator('[data-responses="consulta-navegador"]').inner_text() == "1"
+    page.get_by_role("link", name="Consulta del navegador").click()
+    assert page.locator("#response-count").inner_text() == "1 respuesta"
+    assert page.get_by_role("link", name="Agregar un tema").count() == 0
     page.goto(live_server + "/c/consulta-navegador")
     assert page.locator("h1").inner_text() == "Consulta del navegador"
     _shot(page, "4-list")
