@@ -39,6 +39,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.dashboard import bp as dashboard_bp
+    from app.entry import bp as entry_bp
     from app.public import bp as public_bp
 
     app.register_blueprint(public_bp)
@@ -46,6 +47,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
+    app.register_blueprint(entry_bp, url_prefix="/entry")
 
     from app import cli
 
