@@ -32,7 +32,7 @@ from app.auth.decorators import role_required
 from app.extensions import db
 from app.models import Consultation, Municipality
 from app.navigation import register
-from app.services import builder
+from app.services import builder, printing
 from app.services import consultations as consultation_service
 from app.services.errors import DomainError, InvalidDefinition
 from app.util import local_today
@@ -194,7 +194,6 @@ def _render_consultation(consultation: Consultation, status: int = 200, **overri
         "publish_problems": builder.publish_problems(data) if consultation.is_draft else [],
         "extend_form": ExtendForm(formdata=None, version=consultation.version),
         "duplicate_form": DuplicateForm(formdata=None),
-        "printing": builder.printing_available(),
     }
     context.update(overrides)
     return render_template("admin/consultation.html", **context), status
@@ -537,6 +536,18 @@ def export(slug: str):
                       indent=2) + "\n"
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": f"attachment; filename={found.slug}.json"})
+
+
+@bp.route("/c/<slug>/printed/<lang>.pdf")
+@role_required("admin")
+def printed(slug: str, lang: str):
+    """Show the printed questionnaire (a blank copy, no serial) as paper staff will print it."""
+    found = _consultation(slug)
+    if lang not in LANGS:
+        abort(404)
+    body = printing.questionnaire_pdf(found, lang)
+    return Response(body, mimetype="application/pdf", headers={
+        "Content-Disposition": f"inline; filename={found.slug}-{lang}.pdf"})
 
 
 @bp.route("/c/<slug>/preview/<lang>")

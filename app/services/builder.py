@@ -12,7 +12,6 @@ options yet); publishing requires the full contract.
 from __future__ import annotations
 
 import copy
-import importlib.util
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -53,11 +52,6 @@ def response_counts() -> dict[int, int]:
         .group_by(Response.consultation_id)
     )
     return dict(rows.all())
-
-
-def printing_available() -> bool:
-    """Tell whether the printed questionnaire (app.services.printing) is part of this build."""
-    return importlib.util.find_spec("app.services.printing") is not None
 
 
 # --- bilingual texts -------------------------------------------------------------------------

@@ -111,3 +111,28 @@ def test_preview_in_either_language(admin, draft):
     assert "Prioridad 1" in page
     assert "Privado" in page
     assert admin.get("/admin/c/consulta-2027/preview/fr").status_code == 404
+
+
+def test_printed_questionnaire_preview_in_either_language(admin, draft):
+    from pypdf import PdfReader
+
+    page = admin.get("/admin/c/consulta-2027").get_data(as_text=True)
+    assert "/admin/c/consulta-2027/printed/en.pdf" in page
+    for lang, expected in (("en", ("Consultation 2027", "Insecurity", "Private")),
+                           ("es", ("Consulta 2027", "Inseguridad", "Privado"))):
+        response = admin.get(f"/admin/c/consulta-2027/printed/{lang}.pdf")
+        assert response.status_code == 200
+        assert response.mimetype == "application/pdf"
+        text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
+        for word in expected:
+            assert word in text
+    assert admin.get("/admin/c/consulta-2027/printed/fr.pdf").status_code == 404
+
+
+def test_printed_preview_of_an_empty_draft(admin):
+    from tests.admin.conftest import settings_form
+
+    admin.post("/admin/new", data=settings_form())
+    response = admin.get("/admin/c/consulta-2027/printed/es.pdf")
+    assert response.status_code == 200
+    assert response.data.startswith(b"%PDF")
