@@ -36,6 +36,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     configure_engines(app)
 
     from app.accounts import bp as accounts_bp
+    from app.admin import bp as admin_bp
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.dashboard import bp as dashboard_bp
@@ -47,6 +48,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
     app.register_blueprint(entry_bp, url_prefix="/entry")
