@@ -12,6 +12,7 @@ from app.models.consultation import (
 )
 from app.models.geography import Municipality, Region
 from app.models.response import Answer, ImportBatch, Response, ResponseTheme
+from app.models.target import ParticipationTarget
 
 __all__ = [
     "CHANNELS",
@@ -23,6 +24,7 @@ __all__ = [
     "ImportBatch",
     "Municipality",
     "Option",
+    "ParticipationTarget",
     "Question",
     "Region",
     "Response",

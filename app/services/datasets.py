@@ -260,3 +260,21 @@ def geography_table() -> pd.DataFrame:
         db.session.execute(query).all(),
         columns=["municipality", "name", "region", "region_name", "metro", "population"],
     )
+
+
+def municipality_theme_counts(
+    consultation: Consultation, filters: Filters = Filters()
+) -> pd.DataFrame:
+    """Return columns municipality, theme, count: respondents who chose each theme, by place.
+
+    A respondent chooses a theme at most once, so count is also a number of respondents.
+    """
+    query = (
+        _filtered(consultation, filters, Response.municipality_code, Theme.code, func.count())
+        .join(ResponseTheme, ResponseTheme.response_id == Response.id)
+        .join(Theme, Theme.id == ResponseTheme.theme_id)
+        .group_by(Response.municipality_code, Theme.code)
+    )
+    return pd.DataFrame(
+        db.session.execute(query).all(), columns=["municipality", "theme", "count"]
+    )
