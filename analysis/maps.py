@@ -95,11 +95,14 @@ def _nice(value: float) -> float:
     return round(value, digits)
 
 
-def quantile_breaks(values: Iterable[float], classes: int = 5) -> list[float]:
+def quantile_breaks(
+    values: Iterable[float], classes: int = 5, integer: bool = False
+) -> list[float]:
     """Return ascending breaks [b0 … bk] splitting the positive values into ≤ classes quantiles.
 
     b0 is the smallest and bk the largest value; inner breaks are rounded to two significant
-    figures and duplicates dropped, so fewer classes come back when the values are few.
+    figures (whole numbers with integer=True) and duplicates dropped, so fewer classes come
+    back when the values are few.
     """
     data = np.asarray([v for v in values if v is not None and not pd.isna(v) and v > 0],
                       dtype=float)
@@ -109,6 +112,8 @@ def quantile_breaks(values: Iterable[float], classes: int = 5) -> list[float]:
     if low == high:
         return [low, high]
     inner = [_nice(float(q)) for q in np.quantile(data, np.linspace(0, 1, classes + 1)[1:-1])]
+    if integer:
+        inner = [float(math.ceil(q)) for q in inner]
     breaks = [low]
     for value in [*inner, high]:
         if low < value <= high and value > breaks[-1]:
@@ -160,8 +165,12 @@ def color_of(cls: object, breaks: list[float]) -> str:
 
 
 def legend_labels(breaks: list[float], fmt: Callable[[float], str] = str) -> list[str]:
-    """Return one label per class: "low – high" with the caller's number format."""
-    return [f"{fmt(low)} – {fmt(high)}" for low, high in zip(breaks, breaks[1:], strict=False)]
+    """Return one label per class: "low – high" with the caller's number format.
+
+    An infinite last break makes the last class open-ended: "≥ low".
+    """
+    return [f"≥ {fmt(low)}" if math.isinf(high) else f"{fmt(low)} – {fmt(high)}"
+            for low, high in zip(breaks, breaks[1:], strict=False)]
 
 
 @dataclass(frozen=True)
@@ -203,7 +212,7 @@ def render_map(
              if inside}
 
     figure = Figure(figsize=(10, 8), dpi=100)
-    axes = figure.add_axes((0.01, 0.07, 0.70, 0.82))
+    axes = figure.add_axes((0.01, 0.07, 0.66, 0.82))
     axes.set_axis_off()
     for code in sorted(geometry.paths):
         cls = classes[code]

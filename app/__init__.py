@@ -36,10 +36,12 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     configure_engines(app)
 
     from app.auth import bp as auth_bp
+    from app.maps import bp as maps_bp
     from app.public import bp as public_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(maps_bp, url_prefix="/maps")
 
     from app import cli
 

@@ -1,4 +1,4 @@
-"""Participation targets: how many respondents a consultation aims for per region or municipality."""
+"""Participation targets: respondents a consultation aims for per region or municipality."""
 
 from __future__ import annotations
 

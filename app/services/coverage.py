@@ -23,7 +23,7 @@ from app.services.errors import DomainError
 
 METRICS = ("per_10k", "respondents", "target_share")
 LEVELS = ("municipality", "region")
-MAP_PARAMETERS = ("metric", "level", "theme", "sort", "order")
+MAP_PARAMETERS = ("metric", "level", "theme", "sort", "order", "lang")
 # The most a typed target can be: Jalisco's population (no place can exceed it).
 MAX_TARGET = 8_400_000
 
