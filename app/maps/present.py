@@ -136,7 +136,7 @@ def sort_table(table: pd.DataFrame, query: MapQuery, exact: bool, sort: str,
         if not exact:
             for index, row in ordered.iterrows():
                 if sort in hidden_cells(row, query, exact):
-                    key[index] = -0.5  # between "none" and any shown figure
+                    key[index] = 1e-9  # above zero, below any shown figure: all together
         key = key.fillna(-1.0)
     ordered = ordered.assign(_key=key.values).sort_values(
         "_key", ascending=(order != "desc"), kind="stable")

@@ -70,7 +70,8 @@ def test_summary_names_the_silent_regions(consultation):
     assert "Norte" in summary["silent_regions"]
     assert "Centro" not in summary["silent_regions"]
     text = coverage.summary_text(summary)
-    assert text.startswith("2 of 125 municipalities have answered; none yet in regions Norte")
+    # Messages outside a request are in the default language, Spanish.
+    assert text.startswith("2 de 125 municipios han respondido; ninguna aún en las regiones Norte")
 
 
 def test_suppressed_places(consultation):
@@ -169,14 +170,14 @@ def test_coverage_rows_put_silent_municipalities_first_then_furthest_from_target
 
 
 @pytest.mark.parametrize(("place", "value", "field", "message"), [
-    ("m14039", "-3", "respondents", "cannot be negative"),
-    ("m14039", "abc", "respondents", "whole number"),
-    ("m14039", "1.5", "respondents", "whole number"),
-    ("m14039", "", "respondents", "Type a target"),
-    ("m14039", "99999999", "respondents", "population"),
-    ("m99999", "10", "place", "not a region or a municipality"),
-    ("r13", "10", "place", "not a region or a municipality"),
-    ("14039", "10", "place", "not a region or a municipality"),
+    ("m14039", "-3", "respondents", "no puede ser negativa"),
+    ("m14039", "abc", "respondents", "número entero"),
+    ("m14039", "1.5", "respondents", "número entero"),
+    ("m14039", "", "respondents", "Escriba una meta"),
+    ("m14039", "99999999", "respondents", "población de Jalisco"),
+    ("m99999", "10", "place", "no es una región ni un municipio"),
+    ("r13", "10", "place", "no es una región ni un municipio"),
+    ("14039", "10", "place", "no es una región ni un municipio"),
 ])
 def test_bad_targets_store_nothing(consultation, make_user, place, value, field, message):
     supervisor = make_user("supervisor")
