@@ -92,7 +92,7 @@ def test_hand_made_table_gets_the_expected_classes_colors_and_legend(geography):
 
 def test_classify_and_quantile_breaks():
     breaks = maps.quantile_breaks([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, None, math.nan], classes=5)
-    assert breaks[0] == 1 and breaks[-1] == 10
+    assert (breaks[0], breaks[-1]) == (1, 10)
     assert breaks == sorted(set(breaks))
     assert len(breaks) == 6
     classes = maps.classify({"a": 1, "b": 10, "c": 0, "d": None, "e": 5.5, "f": 2},

@@ -66,7 +66,7 @@ def test_theme_share_by_municipality_and_region(consultation):
 def test_summary_names_the_silent_regions(consultation):
     table = coverage.participation_table(consultation, MapQuery(filters=Filters()))
     summary = coverage.coverage_summary(table)
-    assert summary["answered"] == 2 and summary["total"] == 125
+    assert (summary["answered"], summary["total"]) == (2, 125)
     assert "Norte" in summary["silent_regions"]
     assert "Centro" not in summary["silent_regions"]
     text = coverage.summary_text(summary)
@@ -119,7 +119,7 @@ def test_the_table_costs_the_same_queries_for_10_or_300_responses(make_consultat
     for code in (GUADALAJARA, ZAPOPAN, ACATIC):
         add_responses(large, code, 100, themes=["security", "health"])
     query = dict(filters=Filters(), theme="security")
-    assert small.id and large.id  # load the consultations: only the counts are measured
+    assert all((small.id, large.id))  # load the consultations: only counts are measured
     few = count_statements(lambda: coverage.participation_table(small, MapQuery(**query)))
     many = count_statements(lambda: coverage.participation_table(large, MapQuery(**query)))
     assert len(few) == len(many) == 4  # geography, channels, themes, targets

@@ -154,7 +154,7 @@ def test_server_side_sort_without_javascript(client, closed):
         or re.search(r'href="[^"]*channel=online[^"]*sort=respondents&amp;order=asc', html)
     names = list(table_cells(client.get(f"/maps/{closed.slug}?sort=name").get_data(
         as_text=True)))
-    assert names[0] == "Acatic" and len(names) == 125
+    assert (names[0], len(names)) == ("Acatic", 125)
 
 
 def test_bad_parameters_get_a_400_naming_them(client, closed):
