@@ -187,6 +187,11 @@ class MapLabels:
     subtitle: str = ""
 
 
+def _plain(text: str) -> str:
+    """Escape "$" so that a title like "Presupuesto de $5" is not read as mathtext."""
+    return text.replace("$", r"\$")
+
+
 def render_map(
     table: pd.DataFrame,
     geometry_path: str | Path,
@@ -236,7 +241,8 @@ def render_map(
     axes.autoscale_view()
     axes.set_aspect(ASPECT)
 
-    handles = [Patch(facecolor=color, edgecolor="#666666", label=label)
+    labels = MapLabels(**{key: _plain(value) for key, value in vars(labels).items()})
+    handles = [Patch(facecolor=color, edgecolor="#666666", label=_plain(label))
                for color, label in zip(class_colors(breaks), legend_labels(breaks, fmt),
                                        strict=True)]
     handles.append(Patch(facecolor=NO_DATA_COLOR, edgecolor="#b0b0b0", label=labels.no_data))

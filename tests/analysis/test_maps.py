@@ -142,3 +142,11 @@ def test_svg_has_a_title_tooltip_per_municipality(geography):
     assert groups["14039"].find(f"{SVG}title").text == "Guadalajara: <12> respondents & more"
     assert sum(1 for _ in root.iter(f"{SVG}title")) == 125
     assert maps.figure_png(figure).startswith(b"\x89PNG")
+
+
+def test_dollar_signs_in_labels_are_text_not_mathtext(geography):
+    labels = maps.MapLabels(title=r"Cuota $\frac$ y $5", source="$", legend_title="$a$",
+                            no_data="n", suppressed="s", regions="r", metro="m")
+    figure = maps.render_map(table_with(geography, {"14039": 1.0}), GEOJSON, labels,
+                             breaks=[0, 2], fmt=lambda v: f"${v:g}")
+    assert maps.figure_png(figure).startswith(b"\x89PNG")
