@@ -50,6 +50,8 @@ class Geometry:
     paths: dict[str, MplPath]
     # Each boundary segment (rounded end points, sorted) -> the municipalities it bounds (1 or 2).
     segments: dict[tuple, tuple[str, ...]] = field(repr=False)
+    # (min lon, min lat, max lon, max lat) of the whole state.
+    bounds: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
     @property
     def codes(self) -> set[str]:
@@ -84,7 +86,9 @@ def load_geometry(path: str) -> Geometry:
                     owners.setdefault(key, []).append(code)
         paths[code] = MplPath(np.asarray(vertices, dtype=float), codes)
     segments = {key: tuple(sorted(set(value))) for key, value in owners.items()}
-    return Geometry(names=names, paths=paths, segments=segments)
+    every = np.concatenate([path.vertices for path in paths.values()])
+    bounds = (*every.min(axis=0).tolist(), *every.max(axis=0).tolist())
+    return Geometry(names=names, paths=paths, segments=segments, bounds=tuple(bounds))
 
 
 def _nice(value: float) -> float:
@@ -225,7 +229,9 @@ def render_map(
                           edgecolor="#ffffff" if cls != NONE else "#b0b0b0", linewidth=0.4,
                           hatch="////" if cls == SUPPRESSED else None)
         patch.set_gid(f"mun-{code}")
-        axes.add_patch(patch)
+        # add_artist, not add_patch: the limits come from the cached bounds, and add_patch's
+        # per-segment limit update costs seconds for 35,000 vertices.
+        axes.add_artist(patch)
 
     region_lines, metro_lines = [], []
     for key, owners in geometry.segments.items():
@@ -234,11 +240,14 @@ def render_map(
         inside = [code in metro for code in owners]
         if any(inside) and not (len(owners) == 2 and all(inside)):
             metro_lines.append(key)
-    axes.add_patch(PathPatch(_segments_path(region_lines), facecolor="none",
-                             edgecolor=REGION_EDGE_COLOR, linewidth=1.3, capstyle="round"))
-    axes.add_patch(PathPatch(_segments_path(metro_lines), facecolor="none",
-                             edgecolor=METRO_EDGE_COLOR, linewidth=2.2, capstyle="round"))
-    axes.autoscale_view()
+    axes.add_artist(PathPatch(_segments_path(region_lines), facecolor="none",
+                              edgecolor=REGION_EDGE_COLOR, linewidth=1.3, capstyle="round"))
+    axes.add_artist(PathPatch(_segments_path(metro_lines), facecolor="none",
+                              edgecolor=METRO_EDGE_COLOR, linewidth=2.2, capstyle="round"))
+    west, south, east, north = geometry.bounds
+    margin = 0.02 * max(east - west, north - south)
+    axes.set_xlim(west - margin, east + margin)
+    axes.set_ylim(south - margin, north + margin)
     axes.set_aspect(ASPECT)
 
     labels = MapLabels(**{key: _plain(value) for key, value in vars(labels).items()})
