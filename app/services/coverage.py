@@ -50,7 +50,11 @@ class MapQuery:
 
 
 def parse_map_query(consultation: Consultation, args) -> MapQuery:
-    """Read filters, metric, level and theme; raise FilterError naming a bad parameter."""
+    """Read filters, metric, level and theme; raise FilterError naming a bad parameter.
+
+    Empty values mean "all" (the page's form sends every select, chosen or not).
+    """
+    args = {key: value for key, value in args.items() if value != ""}
     filters = parse_filters(consultation, args, ignore=MAP_PARAMETERS)
     metric = args.get("metric") or "per_10k"
     if metric not in METRICS:

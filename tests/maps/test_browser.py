@@ -31,6 +31,8 @@ def test_public_map_page_in_the_browser(live_server, page, make_consultation):
     page.select_option("#metric", "respondents")
     page.get_by_role("button", name="Mostrar").click()
     assert "metric=respondents" in page.url
+    assert page.locator(".error-summary").count() == 0
+    assert page.locator("#metric").input_value() == "respondents"
     from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(page)

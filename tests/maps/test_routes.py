@@ -157,6 +157,18 @@ def test_server_side_sort_without_javascript(client, closed):
     assert (names[0], len(names)) == ("Acatic", 125)
 
 
+def test_the_filter_form_with_nothing_chosen_shows_everything(client, closed):
+    response = client.get(f"/maps/{closed.slug}?metric=per_10k&theme=&level=municipality"
+                          "&channel=&region=&metro=&sector=&heard_via=")
+    assert response.status_code == 200
+    assert 'role="alert"' not in response.get_data(as_text=True)
+    response = client.get(f"/maps/{closed.slug}?metro=1&channel=online&sector=private",
+                          headers={"Accept-Language": "en"})
+    rows = table_cells(response.get_data(as_text=True))
+    assert rows["Guadalajara"][2] == "7"
+    assert rows["Zapopan"][2] == "0"  # paper only
+
+
 def test_bad_parameters_get_a_400_naming_them(client, closed):
     response = client.get(f"/maps/{closed.slug}?metric=votes",
                           headers={"Accept-Language": "en"})
