@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -191,8 +192,10 @@ class MapLabels:
     subtitle: str = ""
 
 
-def _plain(text: str) -> str:
-    """Escape "$" so that a title like "Presupuesto de $5" is not read as mathtext."""
+def _plain(text: str, width: int | None = None) -> str:
+    """Escape "$" (a title like "Presupuesto de $5" is not mathtext); wrap to width if given."""
+    if width:
+        text = textwrap.fill(text, width)
     return text.replace("$", r"\$")
 
 
@@ -250,7 +253,10 @@ def render_map(
     axes.set_ylim(south - margin, north + margin)
     axes.set_aspect(ASPECT)
 
-    labels = MapLabels(**{key: _plain(value) for key, value in vars(labels).items()})
+    # The legend sits right of the map: wrap its long texts (Spanish runs longer) to fit.
+    narrow = {"legend_title": 26, "no_data": 28, "suppressed": 28, "regions": 28, "metro": 28}
+    labels = MapLabels(**{key: _plain(value, narrow.get(key))
+                          for key, value in vars(labels).items()})
     handles = [Patch(facecolor=color, edgecolor="#666666", label=_plain(label))
                for color, label in zip(class_colors(breaks), legend_labels(breaks, fmt),
                                        strict=True)]
