@@ -59,8 +59,9 @@ def run(count: int) -> None:
         load_geography()
         consultation, _ = load_definition(demo_definition(slug="bench"))
         start = time.perf_counter()
+        consultation_id = consultation.id
         db.session.commit()  # end the session's read snapshot so it sees the bulk insert
-        fill(consultation.id, count)
+        fill(consultation_id, count)
         filled = time.perf_counter() - start
         with app.test_request_context("/"):
             for query in (MapQuery(filters=Filters()), MapQuery(filters=Filters(),

@@ -90,8 +90,8 @@ def participation_table(consultation: Consultation, query: MapQuery) -> pd.DataF
     table[["online", "paper"]] = table[["online", "paper"]].fillna(0).astype(int)
     table["respondents"] = table["online"] + table["paper"]
     if query.theme:
-        themes = datasets.municipality_theme_counts(consultation, query.filters)
-        chosen = themes[themes["theme"] == query.theme][["municipality", "count"]]
+        themes = datasets.municipality_theme_counts(consultation, query.filters, query.theme)
+        chosen = themes[["municipality", "count"]]
         table = table.merge(chosen.rename(columns={"count": "theme_count"}),
                             on="municipality", how="left")
         table["theme_count"] = table["theme_count"].fillna(0).astype(int)

@@ -263,11 +263,13 @@ def geography_table() -> pd.DataFrame:
 
 
 def municipality_theme_counts(
-    consultation: Consultation, filters: Filters = Filters()
+    consultation: Consultation, filters: Filters = Filters(), theme: str | None = None
 ) -> pd.DataFrame:
     """Return columns municipality, theme, count: respondents who chose each theme, by place.
 
     A respondent chooses a theme at most once, so count is also a number of respondents.
+    With theme (a code), only that theme is counted: the database then reads its index on
+    the chosen theme rather than every choice.
     """
     query = (
         _filtered(consultation, filters, Response.municipality_code, Theme.code, func.count())
@@ -275,6 +277,9 @@ def municipality_theme_counts(
         .join(Theme, Theme.id == ResponseTheme.theme_id)
         .group_by(Response.municipality_code, Theme.code)
     )
+    if theme is not None:
+        chosen = consultation.theme_by_code()[theme]
+        query = query.where(ResponseTheme.theme_id == chosen.id)
     return pd.DataFrame(
         db.session.execute(query).all(), columns=["municipality", "theme", "count"]
     )

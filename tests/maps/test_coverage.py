@@ -61,6 +61,12 @@ def test_theme_share_by_municipality_and_region(consultation):
     counts = municipality_theme_counts(consultation, Filters(options={"sector": "public"}))
     assert counts.to_dict("records") == [{"municipality": ACATIC, "theme": "security",
                                           "count": 3}]
+    every = municipality_theme_counts(consultation)
+    assert set(zip(every["municipality"], every["theme"], every["count"], strict=True)) == {
+        (GUADALAJARA, "security", 6), (GUADALAJARA, "health", 8), (ACATIC, "security", 3)}
+    health = municipality_theme_counts(consultation, theme="health")
+    assert health.to_dict("records") == [{"municipality": GUADALAJARA, "theme": "health",
+                                          "count": 8}]
 
 
 def test_summary_names_the_silent_regions(consultation):
@@ -122,10 +128,11 @@ def test_the_table_costs_the_same_queries_for_10_or_300_responses(make_consultat
     assert all((small.id, large.id))  # load the consultations: only counts are measured
     few = count_statements(lambda: coverage.participation_table(small, MapQuery(**query)))
     many = count_statements(lambda: coverage.participation_table(large, MapQuery(**query)))
-    assert len(few) == len(many) == 4  # geography, channels, themes, targets
+    # geography, channel counts, the consultation's themes, theme counts, targets
+    assert len(few) == len(many) == 5
     # Each count is one GROUP BY, not one row per response.
     assert all("GROUP BY" in s or "FROM municipality" in s or "participation_target" in s
-               for s in many)
+               or "FROM theme" in s for s in many)
 
 
 def test_targets_typed_and_from_population(consultation, make_user):
