@@ -37,10 +37,13 @@ def upgrade():
     )
     with op.batch_alter_table('participation_target', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_participation_target_consultation_id'), ['consultation_id'], unique=False)
-
+    # Covering index for the participation map's count by municipality and channel.
+    op.create_index('ix_response_participation', 'response',
+                    ['consultation_id', 'state', 'municipality_code', 'channel'], unique=False)
 
 
 def downgrade():
+    op.drop_index('ix_response_participation', table_name='response')
     with op.batch_alter_table('participation_target', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_participation_target_consultation_id'))
 
