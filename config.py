@@ -48,6 +48,8 @@ class Config:
     CONSULTATION_TIMEZONE = "America/Mexico_City"
     # A public table cell resting on fewer respondents than this is suppressed.
     MIN_CELL_SIZE = _int("MIN_CELL_SIZE", 5)
+    # Bootstrap replicates behind every 95% interval of a ranking (fixed seed: reproducible).
+    BOOTSTRAP_REPLICATES = _int("BOOTSTRAP_REPLICATES", 1000)
     # A transcription shift is long: a typed paper form must never die of an expired token.
     WTF_CSRF_TIME_LIMIT = _int("WTF_CSRF_TIME_LIMIT", 12 * 3600)
     SESSION_COOKIE_HTTPONLY = True
@@ -58,6 +60,8 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
+    # Posts of the public answer form per address (a town hall or school shares one address).
+    ANSWER_RATE_LIMIT = os.environ.get("ANSWER_RATE_LIMIT", "20 per minute;300 per hour")
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)
     TESTING = False
 

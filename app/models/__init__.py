@@ -11,6 +11,7 @@ from app.models.consultation import (
     Theme,
 )
 from app.models.geography import Municipality, Region
+from app.models.paper import PaperBatch, PaperKeying, PaperResolution
 from app.models.response import Answer, ImportBatch, Response, ResponseTheme
 from app.models.target import ParticipationTarget
 
@@ -24,6 +25,9 @@ __all__ = [
     "ImportBatch",
     "Municipality",
     "Option",
+    "PaperBatch",
+    "PaperKeying",
+    "PaperResolution",
     "ParticipationTarget",
     "Question",
     "Region",

@@ -1,7 +1,7 @@
 """Participation targets per region or municipality
 
 Revision ID: 0007_targets
-Revises: 0001_initial
+Revises: 0004_paper
 Create Date: 2026-11-23 13:13:47.020850
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0007_targets'
-down_revision = '0001_initial'
+down_revision = '0004_paper'
 branch_labels = None
 depends_on = None
 
