@@ -188,13 +188,19 @@ def summary_text(summary: dict) -> str:
 
 
 def coverage_rows(consultation: Consultation) -> pd.DataFrame:
-    """Return the municipalities, silent ones first (largest first), then furthest from target."""
+    """Return the municipalities, silent ones first (largest first), then furthest from target.
+
+    Beside them: paper forms issued (printed batches) and keyed (transcribed at least once).
+    """
     table = participation_table(consultation, MapQuery(filters=Filters()))
     table["missing"] = [
         max(int(t) - r, 0) if not pd.isna(t) else math.nan
         for t, r in zip(table["target"], table["respondents"], strict=True)
     ]
     table["silent"] = table["respondents"] == 0
+    paper = datasets.municipality_paper_counts(consultation)
+    table = table.merge(paper.rename(columns={"municipality": "place"}), on="place", how="left")
+    table[["issued", "keyed"]] = table[["issued", "keyed"]].fillna(0).astype(int)
     table["sort_share"] = table["target_share"].fillna(math.inf)
     table = table.sort_values(
         ["silent", "sort_share", "per_10k", "population"],

@@ -291,3 +291,25 @@ def municipality_theme_counts(
     return pd.DataFrame(
         db.session.execute(query).all(), columns=["municipality", "theme", "count"]
     )
+
+
+def municipality_paper_counts(consultation: Consultation) -> pd.DataFrame:
+    """Return columns municipality, issued, keyed: forms printed, and forms keyed at least once.
+
+    Two aggregate queries (batches, keyings), merged on the municipality.
+    """
+    from app.models import PaperBatch, PaperKeying
+
+    issued = db.session.execute(
+        select(PaperBatch.municipality_code, func.sum(PaperBatch.count))
+        .where(PaperBatch.consultation_id == consultation.id)
+        .group_by(PaperBatch.municipality_code)
+    ).all()
+    keyed = db.session.execute(
+        select(PaperKeying.municipality_code, func.count(func.distinct(PaperKeying.serial)))
+        .where(PaperKeying.consultation_id == consultation.id)
+        .group_by(PaperKeying.municipality_code)
+    ).all()
+    frame = pd.DataFrame(issued, columns=["municipality", "issued"]).merge(
+        pd.DataFrame(keyed, columns=["municipality", "keyed"]), on="municipality", how="outer")
+    return frame.fillna(0).astype({"issued": int, "keyed": int})

@@ -208,3 +208,26 @@ def test_bad_population_rates_store_nothing(consultation, make_user, rate, level
         coverage.targets_from_population(consultation, rate, level, supervisor)
     assert error.value.field == field
     assert db.session.scalar(select(func.count()).select_from(ParticipationTarget)) == 0
+
+
+def test_coverage_rows_show_paper_forms_issued_and_keyed(consultation, make_user):
+    from app.models import PaperBatch, PaperKeying
+
+    clerk, other = make_user("staff"), make_user("staff")
+    db.session.add_all([
+        PaperBatch(consultation_id=consultation.id, municipality_code=ZAPOPAN,
+                   first_sequence=1, last_sequence=50, count=50),
+        PaperBatch(consultation_id=consultation.id, municipality_code=ZAPOPAN,
+                   first_sequence=51, last_sequence=60, count=10),
+        # Serial 1 keyed twice (two passes) counts once; serial 2 once.
+        PaperKeying(consultation_id=consultation.id, serial="14120-000001",
+                    municipality_code=ZAPOPAN, pass_number=1, keyed_by_id=clerk.id, answers={}),
+        PaperKeying(consultation_id=consultation.id, serial="14120-000001",
+                    municipality_code=ZAPOPAN, pass_number=2, keyed_by_id=other.id, answers={}),
+        PaperKeying(consultation_id=consultation.id, serial="14120-000002",
+                    municipality_code=ZAPOPAN, pass_number=1, keyed_by_id=clerk.id, answers={}),
+    ])
+    db.session.commit()
+    rows = coverage.coverage_rows(consultation).set_index("place")
+    assert (rows.loc[ZAPOPAN, "issued"], rows.loc[ZAPOPAN, "keyed"]) == (60, 2)
+    assert (rows.loc[GUADALAJARA, "issued"], rows.loc[GUADALAJARA, "keyed"]) == (0, 0)

@@ -196,6 +196,7 @@ def test_coverage_page_for_supervisors_and_analysts(client, auth, make_user, ope
     coverage.set_target(opened, "m" + GUADALAJARA, "70", supervisor)
     html = client.get(url, headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "3 of 125 municipalities have answered" in html
+    assert "Paper forms issued" in html
     table = html.split('class="coverage-table"')[1]
     names = re.findall(r'<th scope="row">([^<]*)', table)
     assert len(names) == 125
