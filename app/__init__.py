@@ -41,6 +41,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from app.auth import bp as auth_bp
     from app.dashboard import bp as dashboard_bp
     from app.entry import bp as entry_bp
+    from app.maps import bp as maps_bp
     from app.opendata import bp as opendata_bp
     from app.public import bp as public_bp
     from app.results import bp as results_bp
@@ -56,6 +57,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(opendata_bp, url_prefix="/api/v1")
     app.register_blueprint(workshops_bp, url_prefix="/workshops")
     app.register_blueprint(results_bp)
+    app.register_blueprint(maps_bp, url_prefix="/maps")
 
     from app import cli, security
 

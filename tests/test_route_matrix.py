@@ -52,6 +52,8 @@ SAMPLE_VALUES = {
     "plan_id": 1,
     "answer_id": 1,
     "position": 1,
+    "lang": "en",
+    "question_code": "sector",
 }
 
 

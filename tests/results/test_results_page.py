@@ -87,3 +87,10 @@ def test_consultation_page_links_to_results_once_closed(client, closed, make_con
     assert f'href="/c/{closed.slug}/results"' in page
     running = make_consultation("open")
     assert "/results" not in client.get(f"/c/{running.slug}").get_data(as_text=True)
+
+
+def test_results_page_shows_the_participation_map(client, closed):
+    page = client.get(f"/c/{closed.slug}/results").get_data(as_text=True)
+    assert f"/maps/{closed.slug}/map.png" in page
+    assert "municipalities have answered" in page or "municipios han respondido" in page
+    assert client.get(f"/maps/{closed.slug}/map.png").status_code == 200
