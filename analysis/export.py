@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-# A cell starting with one of these is read as a formula by spreadsheets (CSV/formula injection).
+# A cell starting with one of these is run as a formula by Excel, LibreOffice or Sheets
+# (tab, carriage return and NUL are used to smuggle a formula past naive checks).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
+# Control characters that are invalid in XLSX (openpyxl refuses them) and useless in CSV.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def neutralize(value):
-    """Return text that a spreadsheet will not run as a formula: prefix risky text with '."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    """Return value safe in a spreadsheet: risky text gets a leading quote, controls go.
+
+    The one neutralizer of the project: the app's exports use it too. Only strings are
+    touched; numbers, dates and None go to the writer as they are.
+    """
+    if not isinstance(value, str):
+        return value
+    risky = value.startswith(FORMULA_PREFIXES)
+    value = _CONTROL.sub("", value)
+    if risky or value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
 

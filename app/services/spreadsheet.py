@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from analysis.export import FORMULA_PREFIXES, neutralize
 
-# A cell starting with one of these is run as a formula by Excel, LibreOffice or Sheets
-# (tab, carriage return and NUL are used to smuggle a formula past naive checks).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
-# Control characters that are invalid in XLSX (openpyxl refuses them) and useless in CSV.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+__all__ = ["FORMULA_PREFIXES", "safe_cell", "safe_row"]
 
-
-def safe_cell(value: Any) -> Any:
-    """Return value with a leading formula character neutralized by a quote; others unchanged.
-
-    Only strings are touched: numbers, dates and None go to the writer as they are.
-    """
-    if not isinstance(value, str):
-        return value
-    neutral = value.startswith(FORMULA_PREFIXES)
-    value = _CONTROL.sub("", value)
-    if neutral or value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+# The rule lives in analysis/ (which cannot import the app) so the dashboard's tables and the
+# app's open data and plan exports neutralize cells the same way.
+safe_cell = neutralize
 
 
 def safe_row(values) -> list:
