@@ -53,6 +53,14 @@ def command(func):
     return wrapper
 
 
+def consultation_or_fail(slug: str):
+    """Return the consultation with this slug, or stop the command with a clear message."""
+    consultation = consultation_service.get_by_slug(slug)
+    if consultation is None:
+        raise click.ClickException(_("No consultation with slug \"%(slug)s\".", slug=slug))
+    return consultation
+
+
 geo_cli = AppGroup("geo", help="Jalisco's regions and municipalities.")
 consultations_cli = AppGroup("consultations", help="Consultation definitions.")
 demo_cli = AppGroup("demo", help="Demo data.")
@@ -123,9 +131,7 @@ def consultations_load(file: Path) -> None:
 @command
 def consultations_export(slug: str) -> None:
     """Print a consultation's definition as JSON."""
-    consultation = consultation_service.get_by_slug(slug)
-    if consultation is None:
-        raise click.ClickException(_("No consultation with slug \"%(slug)s\".", slug=slug))
+    consultation = consultation_or_fail(slug)
     click.echo(json.dumps(consultation_service.export_definition(consultation),
                           ensure_ascii=False, indent=2))
 

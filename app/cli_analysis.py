@@ -11,10 +11,9 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from app.cli import command
+from app.cli import command, consultation_or_fail
 from app.i18n import language
 from app.services import results
-from app.services.consultations import get_by_slug
 from app.services.datasets import FilterError, parse_filters
 
 analysis_cli = AppGroup("analysis", help="Rankings and participation (the API's JSON).")
@@ -38,9 +37,7 @@ def filter_options(func):
 
 
 def _resolve(slug: str, channel, region, municipality, metro, options):
-    consultation = get_by_slug(slug)
-    if consultation is None:
-        raise click.ClickException(_("No consultation with slug \"%(slug)s\".", slug=slug))
+    consultation = consultation_or_fail(slug)
     args = MultiDict()
     for key, value in (("channel", channel), ("region", region),
                        ("municipality", municipality), ("metro", metro)):

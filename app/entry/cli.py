@@ -9,8 +9,7 @@ import click
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 
-from app.cli import command
-from app.services import consultations as consultation_service
+from app.cli import command, consultation_or_fail
 from app.services import imports
 
 responses_cli = AppGroup("responses", help="Responses: import spreadsheets, void batches.")
@@ -22,9 +21,7 @@ responses_cli = AppGroup("responses", help="Responses: import spreadsheets, void
 @command
 def responses_import(slug: str, file: Path) -> None:
     """Import the responses of a CSV or XLSX FILE into consultation SLUG (all rows or none)."""
-    consultation = consultation_service.get_by_slug(slug)
-    if consultation is None:
-        raise click.ClickException(_("No consultation with slug \"%(slug)s\".", slug=slug))
+    consultation = consultation_or_fail(slug)
     imports.file_kind(file.name)
     try:
         stream = file.open("rb")
@@ -59,7 +56,5 @@ def responses_import(slug: str, file: Path) -> None:
 @command
 def responses_template(slug: str) -> None:
     """Print the CSV import template of consultation SLUG."""
-    consultation = consultation_service.get_by_slug(slug)
-    if consultation is None:
-        raise click.ClickException(_("No consultation with slug \"%(slug)s\".", slug=slug))
+    consultation = consultation_or_fail(slug)
     click.echo(imports.template_csv(consultation), nl=False)
