@@ -211,10 +211,10 @@ def _validate(consultation: Consultation, name: str, drafts: list[WorkshopDraft]
     known = consultation.theme_by_code()
     seen: dict[str, int] = {}
     for number, draft in enumerate(drafts, start=1):
-        for lang, label in (("es", _("Spanish")), ("en", _("English"))):
-            if not (draft.name.get(lang) or "").strip():
-                problems.append(_("Workshop %(number)d: write its name in %(language)s.",
-                                  number=number, language=label))
+        if not (draft.name.get("es") or "").strip():
+            problems.append(_("Workshop %(number)d: write its name in Spanish.", number=number))
+        if not (draft.name.get("en") or "").strip():
+            problems.append(_("Workshop %(number)d: write its name in English.", number=number))
         if not draft.themes:
             problems.append(_("Workshop %(number)d has no themes: add one, or remove the "
                               "workshop.", number=number))
