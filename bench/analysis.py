@@ -40,6 +40,18 @@ def _datasets(name: str, **filters):
     return run
 
 
+def _all_count_tables(ctx):
+    """What a ranking page needs: respondents, positions, regions, patterns, co-occurrence."""
+    from app.services import datasets
+
+    consultation = ctx["consultation"]
+    return (datasets.respondent_count(consultation),
+            len(datasets.theme_position_counts(consultation)),
+            len(datasets.region_theme_counts(consultation)),
+            len(datasets.pattern_counts(consultation)),
+            len(datasets.cooccurrence_counts(consultation)))
+
+
 def _get(path: str, login: bool = False, expect_json: bool = True):
     def run(ctx):
         client = ctx["analyst_client"] if login else ctx["client"]
@@ -85,6 +97,7 @@ OPERATIONS = {
     "cooccurrence_counts": _datasets("cooccurrence_counts"),
     "municipality_channel_counts": _datasets("municipality_channel_counts"),
     "option_counts": _datasets("option_counts"),
+    "all_count_tables": _all_count_tables,
     # The public contracts (DESIGN.md) through the test client.
     "api_ranking": _get("/api/v1/consultations/{slug}/ranking"),
     "api_ranking_population": _get("/api/v1/consultations/{slug}/ranking?weight=population"),
