@@ -265,7 +265,8 @@ def generate_database(db: str, n: int, seed: int = 2016, url: str | None = None)
     return url
 
 
-def write_csv(path: Path, n: int, seed: int = 2016, serial_prefix: str = "IMP") -> None:
+def write_csv(path: Path, n: int, seed: int = 2016, serial_prefix: str = "IMP",
+              first_day: date = FIRST_DAY, days: int = DAYS) -> None:
     """Write n generated responses in the import format (DESIGN.md), all paper, streamed."""
     definition = common.demo_definition()
     themes = [t["code"] for t in definition["themes"]]
@@ -291,7 +292,7 @@ def write_csv(path: Path, n: int, seed: int = 2016, serial_prefix: str = "IMP") 
                     ";".join(ranked), sectors[c["sector"][i]], ";".join(heard),
                     int(c["age"][i]) if c["has_age"][i] else "",
                     TEXTS[c["text"][i]] if c["has_text"][i] else "",
-                    (FIRST_DAY + timedelta(days=int(c["day"][i]))).isoformat(),
+                    (first_day + timedelta(days=int(c["day"][i]) % days)).isoformat(),
                 ])
             f.write(buffer.getvalue())
             done += size

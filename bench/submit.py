@@ -217,6 +217,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class NotMerged(Exception):
+    """The real app has no online form yet."""
+
+
 def wait_ready(port: int, path: str, process: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -229,7 +233,9 @@ def wait_ready(port: int, path: str, process: subprocess.Popen, timeout: float =
             connection.close()
             if status == 200:
                 return
-            raise RuntimeError(f"GET {path} answered {status}: is the online form merged?")
+            if status == 404:
+                raise NotMerged(f"n/a (GET {path} answered 404: no online form in this checkout)")
+            raise RuntimeError(f"GET {path} answered {status}")
         except OSError:
             time.sleep(0.2)
     raise RuntimeError("gunicorn did not answer in time")
@@ -334,7 +340,8 @@ def run_target(target: str, db: str, args, workdir: Path) -> dict:
     requests = len(every)
     ms = lambda v: round(v * 1000, 1)  # noqa: E731
     return {
-        "target": target, "db": db, "clients": args.clients, "workers": args.workers,
+        "target": target, "db": db, "status": "ok", "clients": args.clients,
+        "workers": args.workers,
         "seconds": round(result["elapsed"], 1),
         "submissions": result["ok"],
         "submissions_per_s": round(result["ok"] / result["elapsed"], 1),
@@ -349,7 +356,7 @@ def run_target(target: str, db: str, args, workdir: Path) -> dict:
     }
 
 
-COLUMNS = ["db", "target", "clients", "seconds", "submissions", "submissions_per_s",
+COLUMNS = ["db", "target", "status", "clients", "seconds", "submissions", "submissions_per_s",
            "requests_per_s", "p50_ms", "p95_ms", "p99_ms", "post_p99_ms", "errors", "stored",
            "lost_or_doubled", "ratio"]
 
@@ -378,8 +385,10 @@ def main(argv: list[str] | None = None) -> int:
             for target in args.target or ["ceiling", "app"]:
                 try:
                     row = run_target(target, db, args, workdir)
+                except NotMerged as error:
+                    row = {"target": target, "db": db, "status": str(error)}
                 except RuntimeError as error:
-                    row = {"target": target, "db": db, "errors": str(error)}
+                    row = {"target": target, "db": db, "status": f"error: {error}"}
                     failed = True
                 by_target[target] = row
                 rows.append(row)
@@ -387,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.json:
                     with open(args.json, "a") as f:
                         f.write(json.dumps(row) + "\n")
-                if isinstance(row.get("errors"), int) and (row["errors"] or row["lost_or_doubled"]):
+                if row["status"] == "ok" and (row["errors"] or row["lost_or_doubled"]):
                     failed = True
             ceiling = by_target.get("ceiling", {}).get("submissions_per_s")
             app_rate = by_target.get("app", {}).get("submissions_per_s")
