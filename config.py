@@ -58,6 +58,8 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
+    # Posts of the public answer form per address (a town hall or school shares one address).
+    ANSWER_RATE_LIMIT = os.environ.get("ANSWER_RATE_LIMIT", "20 per minute;300 per hour")
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)
     TESTING = False
 

@@ -61,19 +61,30 @@ users_cli = AppGroup("users", help="Staff accounts.")
 
 
 @geo_cli.command("load")
+@click.option("--file", "path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Another data file with the same columns (default: app/data).")
 @command
-def geo_load() -> None:
+def geo_load(path: Path | None) -> None:
     """Load the 12 regions and 125 municipalities (idempotent)."""
-    result = geography.load_geography()
+    result = geography.load_geography(path or geography.DATA_FILE)
     click.echo(_("Geography loaded: %(regions)d region(s) and %(added)d municipality(ies) "
                  "added, %(updated)d updated.", regions=result.regions_added,
                  added=result.municipalities_added, updated=result.municipalities_updated))
 
 
 @geo_cli.command("show")
+@click.argument("code", required=False)
 @command
-def geo_show() -> None:
-    """Print the regions with their municipalities."""
+def geo_show(code: str | None) -> None:
+    """Print the regions with their municipalities, or one municipality by INEGI CODE."""
+    if code is not None:
+        municipality = db.session.get(Municipality, code)
+        if municipality is None:
+            raise click.ClickException(_("\"%(code)s\" is not the INEGI code of a municipality "
+                                         "of Jalisco (14001 to 14125).", code=code))
+        click.echo(f"{municipality.code} {municipality.name}\t{municipality.region.label}\t"
+                   f"{municipality.population:,}\t{'AMG' if municipality.metro else ''}".rstrip())
+        return
     regions = geography.municipalities_by_region()
     if not regions:
         raise click.ClickException(_("No geography loaded: run \"flask --app wsgi geo load\"."))

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from flask_babel import gettext as _
 
 from app.database import write_transaction
 from app.extensions import db
 from app.models import Municipality, Region
+from app.services.errors import DomainError
+
+CODE_RE = re.compile(r"^14(0\d\d|1[01]\d|12[0-5])$")
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "jalisco_municipalities.csv"
 GEOJSON_FILE = DATA_FILE.with_suffix(".geojson")
@@ -21,20 +27,52 @@ class LoadResult:
     municipalities_updated: int
 
 
+COLUMNS = ("inegi_code", "name", "region_number", "region_name", "metro_guadalajara",
+           "population_2020")
+
+
 def read_rows(path: Path = DATA_FILE) -> list[dict]:
-    """Read the municipality rows of the data file, typed."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        return [
-            {
-                "code": row["inegi_code"],
-                "name": row["name"],
-                "region_number": int(row["region_number"]),
-                "region_name": row["region_name"],
+    """Read and check the municipality rows of a data file; every bad row is reported at once."""
+    rows, problems = [], []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise DomainError(_("%(file)s lacks the column(s) %(columns)s.", file=path.name,
+                                columns=", ".join(missing)))
+        seen: set[str] = set()
+        for number, row in enumerate(reader, start=2):
+            code = row["inegi_code"]
+            if not CODE_RE.match(code or ""):
+                problems.append(_("row %(row)d: \"%(value)s\" is not an INEGI municipality code "
+                                  "of Jalisco (14001 to 14125)", row=number, value=code))
+                continue
+            if code in seen:
+                problems.append(_("row %(row)d: code %(value)s appears twice", row=number,
+                                  value=code))
+            seen.add(code)
+            try:
+                region = int(row["region_number"])
+                population = int(row["population_2020"])
+            except ValueError:
+                problems.append(_("row %(row)d: region_number and population_2020 must be whole "
+                                  "numbers", row=number))
+                continue
+            if not 1 <= region <= 12:
+                problems.append(_("row %(row)d: region %(value)s is not between 1 and 12",
+                                  row=number, value=region))
+            rows.append({
+                "code": code,
+                "name": row["name"].strip(),
+                "region_number": region,
+                "region_name": row["region_name"].strip(),
                 "metro": row["metro_guadalajara"] == "1",
-                "population": int(row["population_2020"]),
-            }
-            for row in csv.DictReader(handle)
-        ]
+                "population": population,
+            })
+    if problems:
+        raise DomainError(_("%(file)s has %(num)d problem(s); nothing was loaded.",
+                            file=path.name, num=len(problems)), problems)
+    return rows
 
 
 def load_geography(path: Path = DATA_FILE) -> LoadResult:

@@ -114,3 +114,27 @@ def test_unmigrated_database_says_to_upgrade(tmp_path):
     result = app.test_cli_runner().invoke(args=["geo", "show"], env={"CONSULTA_LANG": "en"})
     assert result.exit_code == 1
     assert "db upgrade" in result.output
+
+
+def test_geo_show_one_municipality_and_unknown_code(runner):
+    shown = runner.invoke(args=["geo", "show", "14039"])
+    assert shown.exit_code == 0
+    assert shown.output.startswith("14039 Guadalajara\t12 Centro\t1,385,629\tAMG")
+    unknown = runner.invoke(args=["geo", "show", "14999"])
+    assert unknown.exit_code == 1
+    assert '"14999" is not the INEGI code of a municipality of Jalisco' in unknown.output
+
+
+def test_geo_load_refuses_a_file_with_unknown_codes(runner, tmp_path):
+    from app.services.geography import DATA_FILE
+
+    lines = DATA_FILE.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace("14001", "15001")
+    lines[2] = lines[2].replace(",11,", ",13,")
+    bad = tmp_path / "geo.csv"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = runner.invoke(args=["geo", "load", "--file", str(bad)])
+    assert result.exit_code == 1
+    assert "geo.csv has 2 problem(s); nothing was loaded." in result.output
+    assert 'row 2: "15001" is not an INEGI municipality code of Jalisco' in result.output
+    assert "row 3: region 13 is not between 1 and 12" in result.output

@@ -1,0 +1,181 @@
+"""Citizens answer a consultation online: the form, its language switch, the thank-you page."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from flask import (
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import refresh
+from flask_wtf.csrf import ValidationError, validate_csrf
+
+from app.auth.decorators import public
+from app.extensions import csrf, limiter
+from app.models import Consultation
+from app.public import bp
+from app.services import consultations as consultation_service
+from app.services import submissions
+from app.services.geography import municipalities_by_region
+from app.services.submissions import FormValues, Problem
+from app.util import local_today
+
+DEFAULT_ANSWER_RATE_LIMIT = "20 per minute;300 per hour"
+
+
+def answer_rate_limit() -> str:
+    """Return the per-address limit on posting the form (setting ANSWER_RATE_LIMIT)."""
+    return current_app.config.get("ANSWER_RATE_LIMIT") or DEFAULT_ANSWER_RATE_LIMIT
+
+
+def _consultation(slug: str) -> Consultation:
+    found = consultation_service.get_by_slug(slug, include_drafts=False)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _posted_token(consultation: Consultation) -> str:
+    """Keep the posted token when it is genuine (even if used: a used one shows its receipt)."""
+    try:
+        return submissions.check_token(consultation, request.form.get("submission_token"))
+    except submissions.InvalidToken:
+        return submissions.issue_token(consultation)
+
+
+def _name_key(municipality) -> str:
+    """Sort names as a reader would: accents and case do not move a name."""
+    folded = unicodedata.normalize("NFD", municipality.name.casefold())
+    return "".join(char for char in folded if not unicodedata.combining(char))
+
+
+def _render_form(consultation: Consultation, values: FormValues, token: str,
+                 problems: list[Problem] | None = None, notice: str | None = None,
+                 status: int = 200):
+    problems = problems or []
+    regions = municipalities_by_region()
+    errors: dict[str, list[str]] = {}
+    for problem in problems:
+        errors.setdefault(problem.key, []).append(problem.message)
+    return render_template(
+        "public/answer.html",
+        consultation=consultation,
+        values=values,
+        token=token,
+        problems=problems,
+        errors=errors,
+        notice=notice,
+        regions=regions,
+        municipalities={region.number: sorted(region.municipalities, key=_name_key)
+                        for region in regions},
+        number_text=submissions.number_text,
+    ), status
+
+
+def _render_unavailable(consultation: Consultation, reason: str, refused: bool = False):
+    return render_template(
+        "public/answer_unavailable.html",
+        consultation=consultation,
+        status=consultation.status(local_today()),
+        reason=reason,
+        refused=refused,
+    ), (403 if refused else 200)
+
+
+def _csrf_ok() -> bool:
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return True
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return False
+    return True
+
+
+@bp.route("/c/<slug>/answer", methods=["GET", "POST"])
+@public
+# CSRF is checked inside the view, so that an expired or altered form keeps its answers.
+@csrf.exempt
+@limiter.limit(answer_rate_limit, methods=["POST"])
+def answer(slug: str):
+    consultation = _consultation(slug)
+    reason = submissions.unavailable_reason(consultation)
+    if reason:
+        return _render_unavailable(consultation, reason, refused=request.method == "POST")
+    if request.method == "GET":
+        return _render_form(consultation, FormValues(), submissions.issue_token(consultation))
+
+    values = submissions.read_form(consultation, request.form)
+    switch_to = request.form.get("switch_language")
+    if switch_to:
+        # Show the same answers in the other language: nothing is validated or stored.
+        if switch_to in current_app.config["LANGUAGES"]:
+            session["lang"] = switch_to
+            refresh()
+        return _render_form(consultation, values, _posted_token(consultation))
+    if values.website:
+        # The honeypot was filled: a bot. Refuse quietly, store nothing.
+        return render_template("public/thanks.html", consultation=consultation, response=None)
+    if not _csrf_ok():
+        return _render_form(consultation, values, _posted_token(consultation),
+                            notice=submissions.token_message(), status=400)
+    try:
+        token = submissions.check_token(consultation, request.form.get("submission_token"))
+    except submissions.InvalidToken as error:
+        return _render_form(consultation, values, submissions.issue_token(consultation),
+                            notice=error.message, status=400)
+    existing = submissions.response_for_token(consultation, token)
+    if existing is not None:
+        return _to_thanks(consultation, existing)
+    cleaned, problems = submissions.validate(consultation, values)
+    if problems:
+        return _render_form(consultation, values, token, problems, status=422)
+    try:
+        stored = submissions.store(consultation, token, cleaned)
+    except submissions.ConsultationNotOpen as error:
+        return _render_unavailable(consultation, error.message, refused=True)
+    return _to_thanks(consultation, stored.response)
+
+
+def _to_thanks(consultation: Consultation, response):
+    return redirect(url_for("public.thanks", slug=consultation.slug,
+                            receipt_code=response.receipt_code), code=303)
+
+
+@bp.route("/c/<slug>/thanks/<receipt_code>")
+@public
+def thanks(slug: str, receipt_code: str):
+    consultation = _consultation(slug)
+    response = submissions.response_for_receipt(consultation, receipt_code)
+    if response is None:
+        abort(404)
+    return render_template("public/thanks.html", consultation=consultation, response=response)
+
+
+@bp.after_request
+def _no_store(response):
+    """Keep answers and receipts out of caches: the next person on a shared computer must not
+    find them with the Back button."""
+    if request.endpoint in ("public.answer", "public.thanks"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(429)
+def too_many_answers(error):
+    """Keep the typed answers when the per-address limit is reached, and say when to retry."""
+    message = _("Many answers were sent from your connection in a short time. Your answers "
+                "are kept: please wait a minute and send them again.")
+    if request.endpoint == "public.answer" and request.method == "POST":
+        consultation = _consultation(request.view_args["slug"])
+        values = submissions.read_form(consultation, request.form)
+        return _render_form(consultation, values, _posted_token(consultation), notice=message,
+                            status=429)
+    return render_template("errors/error.html", error=error), 429
