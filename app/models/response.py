@@ -79,11 +79,7 @@ class Response(db.Model):
 class ResponseTheme(db.Model):
     """One theme chosen in a response, at its priority position (1 = most important)."""
 
-    __table_args__ = (
-        UniqueConstraint("response_id", "position"),
-        # Covering index of the count tables (migration 0008_bench_indexes, bench/RESULTS.md).
-        Index("ix_response_theme_response_position_theme", "response_id", "position", "theme_id"),
-    )
+    __table_args__ = (UniqueConstraint("response_id", "position"),)
 
     response_id: Mapped[int] = mapped_column(ForeignKey("response.id"), primary_key=True)
     theme_id: Mapped[int] = mapped_column(ForeignKey("theme.id"), primary_key=True, index=True)
