@@ -48,6 +48,8 @@ class Config:
     CONSULTATION_TIMEZONE = "America/Mexico_City"
     # A public table cell resting on fewer respondents than this is suppressed.
     MIN_CELL_SIZE = _int("MIN_CELL_SIZE", 5)
+    # Bootstrap replicates behind every 95% interval of a ranking (fixed seed: reproducible).
+    BOOTSTRAP_REPLICATES = _int("BOOTSTRAP_REPLICATES", 1000)
     # A transcription shift is long: a typed paper form must never die of an expired token.
     WTF_CSRF_TIME_LIMIT = _int("WTF_CSRF_TIME_LIMIT", 12 * 3600)
     SESSION_COOKIE_HTTPONLY = True

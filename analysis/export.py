@@ -1,0 +1,57 @@
+"""Tables to CSV and XLSX bytes, safe to open in a spreadsheet."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+# A cell starting with one of these is read as a formula by spreadsheets (CSV/formula injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\0")
+
+
+def neutralize(value):
+    """Return text that a spreadsheet will not run as a formula: prefix risky text with '."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _safe(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out.columns = [neutralize(str(c)) for c in out.columns]
+    for column in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[column]):
+            out[column] = out[column].astype(object).map(neutralize)
+    return out
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    """Return UTF-8 CSV with a BOM (so spreadsheets read the accents), text neutralized."""
+    return _safe(frame).to_csv(index=False).encode("utf-8-sig")
+
+
+def to_xlsx(frame: pd.DataFrame, sheet: str = "data") -> bytes:
+    """Return an XLSX workbook of one sheet; numbers stay numbers, text is neutralized."""
+    workbook = Workbook()
+    worksheet = workbook.active
+    worksheet.title = neutralize(sheet)[:31].lstrip("'") or "data"
+    safe = _safe(frame)
+    worksheet.append(list(safe.columns))
+    for row in safe.itertuples(index=False):
+        values = []
+        for value in row:
+            if value is None or (isinstance(value, float) and pd.isna(value)):
+                values.append(None)
+            elif hasattr(value, "item"):
+                values.append(value.item())
+            else:
+                values.append(value)
+        worksheet.append(values)
+    for cell in worksheet[1]:
+        cell.font = Font(bold=True)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
