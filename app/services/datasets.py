@@ -142,7 +142,7 @@ def _filtered(
                     Answer.response_id == Response.id,
                     Answer.question_id == question.id,
                     Answer.option_id == option.id,
-                ).exists()
+                ).correlate(Response).exists()
             )
     return query
 
@@ -154,7 +154,7 @@ def filtered_response_ids(consultation: Consultation, filters: Filters) -> Selec
 
 def respondent_count(consultation: Consultation, filters: Filters = Filters()) -> int:
     """Return the number of accepted responses passing the filters (from the cache if there)."""
-    cached = _PATTERN_CACHE.get(_cache_key(consultation, filters))
+    cached = _PATTERN_CACHE.get(("patterns", *_cache_key(consultation, filters)))
     if cached is not None:
         return int(cached["count"].sum())
     return db.session.scalar(_filtered(consultation, filters, func.count(Response.id)))
@@ -187,28 +187,40 @@ def municipality_channel_counts(
     consultation: Consultation, filters: Filters = Filters()
 ) -> pd.DataFrame:
     """Return columns municipality, channel, respondents."""
-    query = _filtered(
-        consultation, filters, Response.municipality_code, Response.channel, func.count()
-    ).group_by(Response.municipality_code, Response.channel)
-    return pd.DataFrame(
-        db.session.execute(query).all(), columns=["municipality", "channel", "respondents"]
-    )
+
+    def compute() -> pd.DataFrame:
+        # Channel first: grouping by the municipality first made SQLite read the responses
+        # through the municipality index, in random order (18 s against 2.6 s at 1,000,000).
+        query = _filtered(
+            consultation, filters, Response.municipality_code, Response.channel, func.count()
+        ).group_by(Response.channel, Response.municipality_code)
+        return pd.DataFrame(
+            db.session.execute(query).all(), columns=["municipality", "channel", "respondents"]
+        )
+
+    return _memo("municipality_channel", consultation, filters, compute).copy()
 
 
 def option_counts(consultation: Consultation, filters: Filters = Filters()) -> pd.DataFrame:
     """Return columns question, option, count for single and multiple questions."""
-    ids = filtered_response_ids(consultation, filters).subquery()
     from app.models import Option, Question
 
-    query = (
-        select(Question.code, Option.code, func.count())
-        .select_from(Answer)
-        .join(ids, ids.c.id == Answer.response_id)
-        .join(Option, Option.id == Answer.option_id)
-        .join(Question, Question.id == Answer.question_id)
-        .group_by(Question.code, Option.code)
-    )
-    return pd.DataFrame(db.session.execute(query).all(), columns=["question", "option", "count"])
+    def compute() -> pd.DataFrame:
+        # Grouped by ids in the order of the (question_id, option_id) index, named afterwards.
+        query = (
+            _filtered(consultation, filters, Answer.question_id, Answer.option_id, func.count())
+            .join(Answer, Answer.response_id == Response.id)
+            .where(Answer.option_id.is_not(None))
+            .group_by(Answer.question_id, Answer.option_id)
+        )
+        rows = db.session.execute(query).all()
+        names = {option_id: (question, option) for option_id, question, option in
+                 db.session.execute(select(Option.id, Question.code, Option.code).join(Question)
+                                    .where(Question.consultation_id == consultation.id))}
+        return pd.DataFrame([(*names[option_id], count) for _, option_id, count in rows],
+                            columns=["question", "option", "count"])
+
+    return _memo("options", consultation, filters, compute).copy()
 
 
 def pattern_counts(consultation: Consultation, filters: Filters = Filters()) -> pd.DataFrame:
@@ -265,7 +277,7 @@ def _theme_codes(consultation: Consultation, frame: pd.DataFrame, column: str) -
 # per process, keyed by a fingerprint that any new, imported or voided response changes, so a
 # cached table is never stale. Each entry is a few thousand rows (< 1 MB at 1,000,000).
 _PATTERN_CACHE: OrderedDict = OrderedDict()
-PATTERN_CACHE_SIZE = 32
+PATTERN_CACHE_SIZE = 64
 
 
 def _patterns(consultation: Consultation, filters: Filters) -> pd.DataFrame:
@@ -276,10 +288,11 @@ def _patterns(consultation: Consultation, filters: Filters) -> pd.DataFrame:
     scans responses in storage order) and then by region. Every theme count table is derived
     from this small table in pandas, so a ranking costs one scan of the responses, not four.
     """
-    key = _cache_key(consultation, filters)
-    if key in _PATTERN_CACHE:
-        _PATTERN_CACHE.move_to_end(key)
-        return _PATTERN_CACHE[key]
+    return _memo("patterns", consultation, filters,
+                 lambda: _pattern_query(consultation, filters))
+
+
+def _pattern_query(consultation: Consultation, filters: Filters) -> pd.DataFrame:
     positions = range(1, consultation.theme_max + 1)
     slots = [ResponseTheme.__table__.alias(f"rt{p}") for p in positions]
     theme_columns = [slot.c.theme_id.label(f"t{p}") for p, slot in zip(positions, slots,
@@ -317,6 +330,20 @@ def _patterns(consultation: Consultation, filters: Filters) -> pd.DataFrame:
     for p in positions:
         frame[f"t{p}"] = frame[f"t{p}"].astype(float)
     frame["count"] = frame["count"].astype(int)
+    return frame
+
+
+def _memo(name: str, consultation: Consultation, filters: Filters, compute) -> pd.DataFrame:
+    """Return compute()'s table, kept per process until a response of the consultation changes.
+
+    Callers must not modify the returned frame in place (copy it before handing it out).
+    """
+    key = (name, *_cache_key(consultation, filters))
+    frame = _PATTERN_CACHE.get(key)
+    if frame is not None:
+        _PATTERN_CACHE.move_to_end(key)
+        return frame
+    frame = compute()
     _PATTERN_CACHE[key] = frame
     while len(_PATTERN_CACHE) > PATTERN_CACHE_SIZE:
         _PATTERN_CACHE.popitem(last=False)
