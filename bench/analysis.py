@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(Path(__file__).resolve().parent))  # for common; it puts the root first
 import common  # noqa: E402
 from flask.globals import _cv_app  # noqa: E402
 

@@ -10,8 +10,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# The project root first, bench/ last: bench/analysis.py must not hide the `analysis` package
+# (Python puts a script's own directory first on the path).
+for _entry in (str(ROOT), str(ROOT / "bench")):
+    while _entry in sys.path:
+        sys.path.remove(_entry)
+sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT / "bench"))
 
 BENCH_DIR = ROOT / "bench"
 DATA_DIR = Path(os.environ.get("BENCH_DATA_DIR", BENCH_DIR / "data"))

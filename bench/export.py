@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(Path(__file__).resolve().parent))  # for common; it puts the root first
 import common  # noqa: E402
 
 PATH = "/api/v1/consultations/{slug}/responses.{format}"

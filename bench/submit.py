@@ -41,7 +41,7 @@ import urllib.parse
 from datetime import timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(Path(__file__).resolve().parent))  # for common; it puts the root first
 import common  # noqa: E402
 
 SLUG = "bench-submit"
