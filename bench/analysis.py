@@ -113,7 +113,7 @@ OPERATIONS = {
     # The SQL count tables of app/services/datasets.py.
     "respondent_count": _datasets("respondent_count"),
     "theme_position_counts": _datasets("theme_position_counts"),
-    "theme_position_counts_region": _datasets("theme_position_counts", region=1),
+    "theme_position_counts_region": _datasets("theme_position_counts", region=12),
     "region_theme_counts": _datasets("region_theme_counts"),
     "pattern_counts": _datasets("pattern_counts"),
     "cooccurrence_counts": _datasets("cooccurrence_counts"),
@@ -123,9 +123,9 @@ OPERATIONS = {
     # The public contracts (DESIGN.md) through the test client.
     "api_ranking": _get("/api/v1/consultations/{slug}/ranking"),
     "api_ranking_population": _get("/api/v1/consultations/{slug}/ranking?weight=population"),
-    "api_ranking_region": _get("/api/v1/consultations/{slug}/ranking?region=1"),
+    "api_ranking_region": _get("/api/v1/consultations/{slug}/ranking?region=12"),
     "api_ranking_region_population": _get(
-        "/api/v1/consultations/{slug}/ranking?weight=population&region=1"),
+        "/api/v1/consultations/{slug}/ranking?weight=population&region=12"),
     "api_participation": _get("/api/v1/consultations/{slug}/participation"),
     "cooccurrence_table": _service("cooccurrence_table"),
     "bootstrap_1000": _bootstrap(weighted=False),
@@ -139,7 +139,8 @@ GROUPS = {
                                                              "cooccurrence_table"))],
     "app": [k for k in OPERATIONS if k.startswith(("api_", "dashboard", "bootstrap",
                                                    "cooccurrence_table"))],
-    "goals": ["api_ranking", "api_ranking_population", "api_ranking_region_population",
+    "goals": ["api_ranking", "api_ranking_population", "api_ranking_region",
+              "api_ranking_region_population",
               "api_participation", "cooccurrence_table", "bootstrap_1000",
               "bootstrap_1000_population", "dashboard_page"],
 }

@@ -101,36 +101,25 @@ def parse_filters(consultation: Consultation, args, ignore: tuple[str, ...] = ()
 
 
 def _filtered(
-    consultation: Consultation, filters: Filters, *columns, geography: bool = False,
-    region_by_subquery: bool = False,
+    consultation: Consultation, filters: Filters, *columns, geography: bool = False
 ) -> Select:
     """Return SELECT columns FROM response WHERE accepted and the filters hold.
 
     The response is joined to its municipality when a filter or (geography=True) a column
-    needs it; with region_by_subquery, region and metro filters become
-    `municipality_code IN (SELECT …)` instead, which keeps the response table first in the plan.
+    needs it.
     """
     query = select(*columns).select_from(Response).where(
         Response.consultation_id == consultation.id, Response.state == "accepted"
     )
-    geo_filter = filters.region is not None or filters.metro is not None
-    joined = geography or (geo_filter and not region_by_subquery)
-    if joined:
+    if geography or filters.region is not None or filters.metro is not None:
         query = query.join(Municipality, Municipality.code == Response.municipality_code)
     if filters.channel:
         query = query.where(Response.channel == filters.channel)
     if filters.municipality:
         query = query.where(Response.municipality_code == filters.municipality)
-    if geo_filter and not joined:
-        codes = select(Municipality.code)
-        if filters.region is not None:
-            codes = codes.where(Municipality.region_number == filters.region)
-        if filters.metro is not None:
-            codes = codes.where(Municipality.metro.is_(filters.metro))
-        query = query.where(Response.municipality_code.in_(codes))
-    if joined and filters.region is not None:
+    if filters.region is not None:
         query = query.where(Municipality.region_number == filters.region)
-    if joined and filters.metro is not None:
+    if filters.metro is not None:
         query = query.where(Municipality.metro.is_(filters.metro))
     if filters.options:
         questions = consultation.question_by_code()
@@ -154,7 +143,7 @@ def filtered_response_ids(consultation: Consultation, filters: Filters) -> Selec
 
 def respondent_count(consultation: Consultation, filters: Filters = Filters()) -> int:
     """Return the number of accepted responses passing the filters (from the cache if there)."""
-    cached = _PATTERN_CACHE.get(("patterns", *_cache_key(consultation, filters)))
+    cached = _PATTERN_CACHE.get(("region_patterns", *_cache_key(consultation, filters)))
     if cached is not None:
         return int(cached["count"].sum())
     return db.session.scalar(_filtered(consultation, filters, func.count(Response.id)))
@@ -283,53 +272,61 @@ PATTERN_CACHE_SIZE = 64
 def _patterns(consultation: Consultation, filters: Filters) -> pd.DataFrame:
     """Return region, t1 … t<max> (theme ids, NaN when empty), count for the filtered responses.
 
-    One aggregate query over response and its themes, one LEFT JOIN per position through the
-    (response_id, position, theme_id) index, grouped by municipality first (so the database
-    scans responses in storage order) and then by region. Every theme count table is derived
-    from this small table in pandas, so a ranking costs one scan of the responses, not four.
+    Every theme count table is derived in pandas from one small table, so a ranking costs one
+    scan of the responses, not four. That table (_pattern_query) is counted per municipality
+    and channel for the question-option filters only: the channel, region, municipality and
+    metro filters (the API's region filter, the dashboard's channel and metropolitan
+    comparisons) are then applied to the cached table without another scan.
     """
-    return _memo("patterns", consultation, filters,
-                 lambda: _pattern_query(consultation, filters))
+    def compute() -> pd.DataFrame:
+        base = _memo("patterns", consultation, Filters(options=filters.options),
+                     lambda: _pattern_query(consultation, filters.options))
+        rows = base
+        if filters.channel is not None:
+            rows = rows[rows["channel"] == filters.channel]
+        if filters.municipality is not None:
+            rows = rows[rows["municipality"] == filters.municipality]
+        if filters.region is not None:
+            rows = rows[rows["region"] == filters.region]
+        if filters.metro is not None:
+            rows = rows[rows["metro"] == filters.metro]
+        slots = [f"t{p}" for p in range(1, consultation.theme_max + 1)]
+        return (rows.groupby(["region", *slots], dropna=False, sort=False)["count"].sum()
+                .reset_index())
+
+    return _memo("region_patterns", consultation, filters, compute)
 
 
-def _pattern_query(consultation: Consultation, filters: Filters) -> pd.DataFrame:
+def _pattern_query(consultation: Consultation, options: dict[str, str]) -> pd.DataFrame:
+    """Return municipality, channel, region, metro, t1 … t<max>, count (one scan)."""
     positions = range(1, consultation.theme_max + 1)
     slots = [ResponseTheme.__table__.alias(f"rt{p}") for p in positions]
     theme_columns = [slot.c.theme_id.label(f"t{p}") for p, slot in zip(positions, slots,
                                                                         strict=True)]
-    postgresql = db.session.get_bind().dialect.name == "postgresql"
-    if postgresql:
-        # Hash joins and a hash aggregate of a few thousand groups: enough memory keeps them
-        # off disk (the 4 MB default spilled to temporary files at 1,000,000 responses).
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Hash joins and a hash aggregate: enough memory keeps them off disk (the 4 MB default
+        # spilled to temporary files at 1,000,000 responses).
         db.session.execute(text("SET LOCAL work_mem = '64MB'"))
-        query = _filtered(consultation, filters, Municipality.region_number, *theme_columns,
-                          func.count(), geography=True)
-    else:
-        query = _filtered(consultation, filters, Response.municipality_code.label("municipality"),
-                          *theme_columns, func.count().label("n"), region_by_subquery=True)
+    query = _filtered(consultation, Filters(options=options), Response.municipality_code,
+                      Response.channel, *theme_columns, func.count())
     for p, slot in zip(positions, slots, strict=True):
         query = query.outerjoin(slot, and_(slot.c.response_id == Response.id,
                                            slot.c.position == p))
-    if postgresql:
-        outer = query.group_by(Municipality.region_number, *(slot.c.theme_id for slot in slots))
-    else:
-        # SQLite: group by themes and municipality first, join the region afterwards: with the
-        # municipality in the join or leading the GROUP BY, SQLite walks the responses through
-        # the municipality index in random order (measured 3x slower at 1,000,000).
-        inner = query.group_by(*(slot.c.theme_id for slot in slots),
-                               Response.municipality_code).subquery()
-        columns = [inner.c[f"t{p}"] for p in positions]
-        outer = (
-            select(Municipality.region_number, *columns, func.sum(inner.c.n))
-            .select_from(inner)
-            .join(Municipality, Municipality.code == inner.c.municipality)
-            .group_by(Municipality.region_number, *columns)
-        )
-    frame = pd.DataFrame(db.session.execute(outer).all(),
-                         columns=["region", *(f"t{p}" for p in positions), "count"])
+    # Themes first, municipality last: with the municipality leading the GROUP BY (or joined),
+    # SQLite walks the responses through the municipality index in random order (3x slower
+    # at 1,000,000); the region and metro flag are looked up afterwards, in pandas.
+    query = query.group_by(*(slot.c.theme_id for slot in slots), Response.channel,
+                           Response.municipality_code)
+    frame = pd.DataFrame(db.session.execute(query).all(),
+                         columns=["municipality", "channel", *(f"t{p}" for p in positions),
+                                  "count"])
     for p in positions:
         frame[f"t{p}"] = frame[f"t{p}"].astype(float)
     frame["count"] = frame["count"].astype(int)
+    places = db.session.execute(
+        select(Municipality.code, Municipality.region_number, Municipality.metro)).all()
+    frame["region"] = frame["municipality"].map({c: r for c, r, _ in places}).astype(int)
+    frame["metro"] = frame["municipality"].map({c: m for c, _, m in places}).astype(bool)
     return frame
 
 
