@@ -168,3 +168,19 @@ def test_closed_results_are_cached_until_a_response_changes(consultation):
     table = counts(datasets.theme_position_counts(consultation), "theme", "position")
     assert table[("water", 1)] == 1
     assert datasets.pattern_counts(consultation)["count"].sum() == 5
+
+
+def test_every_option_of_a_question_from_one_scan(consultation):
+    """Sibling options are cached by the first scan; each must still be exactly right."""
+    expected = {"private": 3, "public": 1, "academia": 1, "civil_society": 0, "other": 0}
+    for option, respondents in expected.items():
+        filters = Filters(options={"sector": option})
+        assert datasets.pattern_counts(consultation, filters)["count"].sum() == respondents
+        assert datasets.respondent_count(consultation, filters) == respondents
+        channels = datasets.municipality_channel_counts(consultation, filters)
+        assert channels["respondents"].sum() == respondents
+    online_private = Filters(channel="online", options={"sector": "private"})
+    assert counts(datasets.theme_position_counts(consultation, online_private),
+                  "theme", "position") == {("security", 1): 1, ("health", 2): 1,
+                                           ("education", 3): 1, ("health", 1): 1,
+                                           ("security", 2): 1}
