@@ -34,6 +34,11 @@ def add_rows(consultation, rows=ROWS):
 
 @pytest.fixture
 def closed(make_consultation):
+    return make_closed(make_consultation)
+
+
+def make_closed(make_consultation):
+    """Create the closed consultation "closed-one" with ROWS and one voided response."""
     consultation = make_consultation("closed", slug="closed-one")
     add_rows(consultation)
     voided = new_response(consultation, channel="online", source="online",

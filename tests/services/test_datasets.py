@@ -5,34 +5,14 @@ from __future__ import annotations
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from app.extensions import db
 from app.services import datasets
 from app.services.datasets import FilterError, Filters, parse_filters
-from app.services.responses import new_response
-
-# (municipality, channel, themes in order, sector)
-ROWS = [
-    ("14039", "online", ["security", "health", "education"], "private"),   # Guadalajara, metro
-    ("14039", "paper", ["security"], "public"),
-    ("14120", "online", ["health", "security"], "private"),                # Zapopan, metro
-    ("14001", "paper", ["security", "health", "education"], "academia"),  # Acatic, Altos Sur
-    ("14001", "paper", ["corruption"], "private"),
-]
+from tests.api.conftest import make_closed
 
 
 @pytest.fixture
 def consultation(make_consultation):
-    consultation = make_consultation("closed")
-    for municipality, channel, themes, sector in ROWS:
-        db.session.add(new_response(consultation, channel=channel, source="online",
-                                    municipality_code=municipality, theme_codes=themes,
-                                    answers={"sector": sector, "heard_via": ["school", "other"]}))
-    voided = new_response(consultation, channel="online", source="online",
-                          municipality_code="14039", theme_codes=["water"], answers={})
-    voided.state = "voided"
-    db.session.add(voided)
-    db.session.commit()
-    return consultation
+    return make_closed(make_consultation)
 
 
 def counts(frame, *keys):
