@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from werkzeug.datastructures import MultiDict
 
+from app.extensions import db
 from app.services import datasets
 from app.services.datasets import FilterError, Filters, parse_filters
+from app.services.responses import new_response
 from tests.api.conftest import make_closed
 
 
