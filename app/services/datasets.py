@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, func, select, text
+from sqlalchemy import Select, and_, func, select
 
 from app.extensions import db
 from app.models import Answer, Consultation, Municipality, Region, Response, ResponseTheme
@@ -335,10 +335,6 @@ def _pattern_query(consultation: Consultation, options: dict[str, str],
     slots = [ResponseTheme.__table__.alias(f"rt{p}") for p in positions]
     theme_columns = [slot.c.theme_id.label(f"t{p}") for p, slot in zip(positions, slots,
                                                                         strict=True)]
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Hash joins and a hash aggregate: enough memory keeps them off disk (the 4 MB default
-        # spilled to temporary files at 1,000,000 responses).
-        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
     extra = [Answer.option_id] if split is not None else []
     query = _filtered(consultation, Filters(options=options), Response.municipality_code,
                       Response.channel, *theme_columns, *extra, func.count())
