@@ -184,7 +184,9 @@ def users_create(email: str, roles: tuple[str, ...], generate_password: bool) ->
 
 
 def init_app(app: Flask) -> None:
-    for group in (geo_cli, consultations_cli, demo_cli, users_cli):
+    from app.entry.cli import responses_cli
+
+    for group in (geo_cli, consultations_cli, demo_cli, users_cli, responses_cli):
         app.cli.add_command(group)
     from app.cli_analysis import analysis_cli
 

@@ -11,6 +11,7 @@ from app.models.consultation import (
     Theme,
 )
 from app.models.geography import Municipality, Region
+from app.models.paper import PaperBatch, PaperKeying, PaperResolution
 from app.models.response import Answer, ImportBatch, Response, ResponseTheme
 
 __all__ = [
@@ -23,6 +24,9 @@ __all__ = [
     "ImportBatch",
     "Municipality",
     "Option",
+    "PaperBatch",
+    "PaperKeying",
+    "PaperResolution",
     "Question",
     "Region",
     "Response",

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from app.models import Answer, Consultation, Response, ResponseTheme
-from app.util import utcnow
+from app.util import local_today, utcnow
 
 # No 0/O or 1/I/L: a receipt is read aloud and typed by people.
 RECEIPT_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -44,7 +44,7 @@ def new_response(
         source=source,
         municipality_code=municipality_code,
         submitted_at=fields.pop("submitted_at", now),
-        submitted_on=submitted_on or now.date(),
+        submitted_on=submitted_on or local_today(),
         state="accepted",
         **fields,
     )

@@ -1,0 +1,64 @@
+// Paper forms: keyboard-first entry (Enter moves on) and the import progress bar.
+(function () {
+  "use strict";
+
+  function focusable(form) {
+    return Array.prototype.filter.call(
+      form.querySelectorAll("input, select, textarea, button"),
+      function (el) { return el.type !== "hidden" && !el.disabled && el.offsetParent !== null; }
+    );
+  }
+
+  var entry = document.getElementById("entry-form");
+  if (entry) {
+    var municipalities = {};
+    try { municipalities = JSON.parse(entry.dataset.municipalities || "{}"); } catch (e) { municipalities = {}; }
+    var serial = document.getElementById("serial");
+    var shown = document.getElementById("serial-municipality");
+    var showMunicipality = function () {
+      var match = /^(\d{5})-\d{6}$/.exec(serial.value.trim());
+      shown.textContent = match ? (municipalities[match[1]] || match[1]) : "";
+    };
+    serial.addEventListener("input", showMunicipality);
+    showMunicipality();
+    // Enter moves to the next field, as Tab does; on the button it saves.
+    entry.addEventListener("keydown", function (event) {
+      var target = event.target;
+      if (event.key !== "Enter" || target.tagName === "BUTTON" || target.tagName === "TEXTAREA") {
+        return;
+      }
+      event.preventDefault();
+      var fields = focusable(entry);
+      var next = fields[fields.indexOf(target) + 1];
+      if (next) { next.focus(); }
+    });
+    // After an error the cursor goes to the first field in error, otherwise to the serial.
+    var firstError = entry.querySelector(".has-error input, .has-error select");
+    (firstError || serial).focus();
+  }
+
+  var upload = document.getElementById("import-form");
+  if (upload && window.fetch) {
+    upload.addEventListener("submit", function () {
+      var box = document.getElementById("import-progress");
+      var bar = document.getElementById("import-bar");
+      var phase = document.getElementById("import-phase");
+      box.hidden = false;
+      var poll = function () {
+        fetch(upload.dataset.progressUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+          .then(function (response) { return response.json(); })
+          .then(function (state) {
+            if (state.total > 0) {
+              // Checking is the first half of the bar, storing the second.
+              var share = Math.min(state.done / state.total, 1) * 50;
+              bar.value = state.phase === "store" ? 50 + share : share;
+              phase.textContent = bar.dataset[state.phase] || phase.textContent;
+            }
+          })
+          .catch(function () { /* the page is being replaced by the result */ })
+          .finally(function () { window.setTimeout(poll, 500); });
+      };
+      window.setTimeout(poll, 300);
+    });
+  }
+})();

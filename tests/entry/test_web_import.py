@@ -1,0 +1,171 @@
+"""Uploading a spreadsheet on the web: report table, scope, template, void, progress."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from app.extensions import db
+from app.models import ImportBatch, Response
+from tests.entry.helpers import csv_bytes, row, serials, xlsx_bytes
+
+
+def count(model) -> int:
+    return db.session.scalar(db.select(db.func.count()).select_from(model))
+
+
+def upload(client, slug, data: bytes, name="forms.csv", token="0123456789abcdef"):
+    return client.post(f"/entry/{slug}/import", data={"file": (io.BytesIO(data), name),
+                                                      "token": token},
+                       content_type="multipart/form-data", follow_redirects=True)
+
+
+def test_page_needs_staff_or_supervisor(client, login_as, people, make_consultation):
+    consultation = make_consultation()
+    assert client.get(f"/entry/{consultation.slug}/import").status_code == 302
+    login_as(people.analyst)
+    assert client.get(f"/entry/{consultation.slug}/import").status_code == 403
+    login_as(people.gdl1)
+    page = client.get(f"/entry/{consultation.slug}/import")
+    assert page.status_code == 200
+    assert "Importar una hoja de cálculo" in page.text
+
+
+def test_valid_upload_is_stored(client, auth, people, make_consultation):
+    consultation = make_consultation()
+    auth.login(people.gdl1.email)
+    page = upload(client, consultation.slug, csv_bytes(serials(3)))
+    assert page.status_code == 200
+    assert "Se importaron 3 respuesta(s) de forms.csv como lote" in page.text
+    assert count(Response) == 3
+    assert db.session.scalar(db.select(ImportBatch.created_by_id)) == people.gdl1.id
+
+
+def test_xlsx_upload(client, auth, people, make_consultation):
+    consultation = make_consultation()
+    auth.login(people.gdl1.email)
+    upload(client, consultation.slug, xlsx_bytes(serials(2)), "forms.xlsx")
+    assert count(Response) == 2
+
+
+def test_bad_file_shows_every_problem_in_a_table(client, auth, people, make_consultation):
+    consultation = make_consultation()
+    auth.login(people.gdl1.email)
+    page = upload(client, consultation.slug, csv_bytes([
+        row("S-1", themes="security;health;water;education"), row("S-2", sector="=1+1"),
+        row("S-1", submitted_on="2999-01-01")]))
+    assert page.status_code == 422
+    assert "Se rechazó el archivo: 4 problemas; no se guardó nada." in page.text
+    assert "demasiados temas: máximo 3" in page.text
+    assert "no se aceptan fórmulas" in page.text
+    assert "folio duplicado: también en la fila 2" in page.text
+    assert "la fecha está en el futuro" in page.text
+    assert page.text.count("<tr><td>") == 4
+    assert count(Response) == 0
+
+
+def test_english_report(client, auth, people, make_consultation):
+    consultation = make_consultation()
+    auth.login(people.gdl1.email)
+    client.get("/language/en")
+    page = upload(client, consultation.slug, csv_bytes([row("S-1", sector="pirates")]))
+    assert "unknown option code" in page.text
+
+
+def test_outside_scope_is_403_and_stores_nothing(client, auth, people, make_consultation):
+    consultation = make_consultation()
+    auth.login(people.tlajo.email)
+    page = upload(client, consultation.slug, csv_bytes([row("S-1", municipality="14039")]))
+    assert page.status_code == 403
+    assert count(Response) == 0
+    assert count(ImportBatch) == 0
+
+
+def test_same_file_twice(client, auth, people, make_consultation):
+    consultation = make_consultation()
+    auth.login(people.gdl1.email)
+    data = csv_bytes(serials(2))
+    upload(client, consultation.slug, data)
+    page = upload(client, consultation.slug, data)
+    assert "este archivo ya se importó" in page.text
+    assert count(Response) == 2
+
+
+@pytest.mark.parametrize(("data", "name", "message"), [
+    (b"", "forms.csv", "el archivo está vacío"),
+    (csv_bytes([row("S-1", problem="Niños")], encoding="latin-1"), "forms.csv",
+     "no es texto UTF-8"),
+    (b"a", "forms.pdf", "Solo se pueden importar archivos .csv y .xlsx"),
+])
+def test_unreadable_files(client, auth, people, make_consultation, data, name, message):
+    consultation = make_consultation()
+    auth.login(people.gdl1.email)
+    page = upload(client, consultation.slug, data, name)
+    assert page.status_code == 422
+    assert message in page.text
+    assert count(Response) == 0
+
+
+def test_no_file_chosen(client, auth, people, make_consultation):
+    consultation = make_consultation()
+    auth.login(people.gdl1.email)
+    page = client.post(f"/entry/{consultation.slug}/import", data={})
+    assert page.status_code == 422
+    assert "Elige un archivo CSV o XLSX" in page.text
+
+
+def test_template_download(client, auth, people, make_consultation):
+    consultation = make_consultation()
+    auth.login(people.gdl1.email)
+    response = client.get(f"/entry/{consultation.slug}/import/template.csv")
+    assert response.mimetype == "text/csv"
+    assert response.data.decode("utf-8-sig").startswith("form_serial,channel,municipality")
+
+
+def test_progress_endpoint_reports_the_running_import(client, auth, people, make_consultation,
+                                                      app):
+    consultation = make_consultation()
+    auth.login(people.gdl1.email)
+    url = f"/entry/{consultation.slug}/import/progress/0123456789abcdef"
+    assert client.get(url).json == {"phase": "waiting", "done": 0, "total": 0}
+    seen = []
+    from app.services import imports
+
+    real = imports.import_file
+
+    def spy(*args, **kwargs):
+        outer = kwargs["progress"]
+
+        def progress(phase, done, total):
+            outer(phase, done, total)
+            seen.append(client.get(url).json)
+
+        kwargs["progress"] = progress
+        return real(*args, **kwargs)
+
+    imports.import_file = spy
+    try:
+        upload(client, consultation.slug, csv_bytes(serials(1200)))
+    finally:
+        imports.import_file = real
+    assert {"phase": "store", "done": 1000, "total": 1200} in seen
+    assert any(s["phase"] == "check" for s in seen)
+    assert client.get(url).json["phase"] == "waiting"  # cleaned up afterwards
+    assert client.get(f"/entry/{consultation.slug}/import/progress/../x").status_code == 404
+
+
+def test_supervisor_voids_a_batch(client, auth, people, make_consultation, login_as):
+    consultation = make_consultation()
+    auth.login(people.gdl1.email)
+    upload(client, consultation.slug, csv_bytes(serials(2)))
+    batch_id = db.session.scalar(db.select(ImportBatch.id))
+    url = f"/entry/{consultation.slug}/import/{batch_id}/void"
+    assert client.post(url, data={"reason": "x"}).status_code == 403  # staff may not void
+    login_as(people.boss)
+    page = client.post(url, data={"reason": ""}, follow_redirects=True)
+    assert "Indica el motivo" in page.text
+    page = client.post(url, data={"reason": "Capturado dos veces"}, follow_redirects=True)
+    assert f"Lote de importación {batch_id} anulado." in page.text
+    assert db.session.scalars(db.select(Response.state)).all() == ["voided", "voided"]
+    assert "Anulado: Capturado dos veces" in page.text
