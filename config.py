@@ -62,6 +62,11 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     # Posts of the public answer form per address (a town hall or school shares one address).
     ANSWER_RATE_LIMIT = os.environ.get("ANSWER_RATE_LIMIT", "20 per minute;300 per hour")
+    # Failed sign-ins (wrong password or code) allowed per typed email and per address.
+    LOGIN_RATE_LIMIT_ACCOUNT = os.environ.get("LOGIN_RATE_LIMIT_ACCOUNT", "5 per 15 minutes")
+    LOGIN_RATE_LIMIT_ADDRESS = os.environ.get("LOGIN_RATE_LIMIT_ADDRESS", "30 per 15 minutes")
+    # Administrators must enrol a second factor (TOTP) before doing anything else.
+    ADMIN_TOTP_REQUIRED = _bool("ADMIN_TOTP_REQUIRED", True)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)
     TESTING = False
 
@@ -76,6 +81,9 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-secret-key"  # noqa: S105 - fixed key for reproducible tests
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
+    # Off so other tests can sign an administrator in with a password only; the security
+    # tests turn it (and CSRF, and rate limits) back on through the app_config fixture.
+    ADMIN_TOTP_REQUIRED = False
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
 
 

@@ -35,23 +35,32 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
     configure_engines(app)
 
+    from app.accounts import bp as accounts_bp
     from app.api import bp as api_bp
     from app.auth import bp as auth_bp
     from app.dashboard import bp as dashboard_bp
     from app.entry import bp as entry_bp
+    from app.opendata import bp as opendata_bp
     from app.public import bp as public_bp
+    from app.results import bp as results_bp
+    from app.workshops import bp as workshops_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(dashboard_bp, url_prefix="/dashboard")
     app.register_blueprint(entry_bp, url_prefix="/entry")
+    app.register_blueprint(accounts_bp, url_prefix="/admin")
+    app.register_blueprint(opendata_bp, url_prefix="/api/v1")
+    app.register_blueprint(workshops_bp, url_prefix="/workshops")
+    app.register_blueprint(results_bp)
 
-    from app import cli
+    from app import cli, security
 
     cli.init_app(app)
     _register_template_helpers(app)
     _register_error_handlers(app)
+    security.init_app(app)
 
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)

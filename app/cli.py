@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import secrets
 from pathlib import Path
 
 import click
@@ -173,7 +172,7 @@ def users_create(email: str, roles: tuple[str, ...], generate_password: bool) ->
         raise click.ClickException(_("Unknown role %(role)s; roles are: %(roles)s",
                                      role=", ".join(unknown), roles=", ".join(ROLES)))
     if generate_password:
-        password = secrets.token_urlsafe(18)
+        password = accounts.generate_password()
     else:
         password = click.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
     user = accounts.create_user(email, password, set(roles), actor=None)
@@ -181,6 +180,56 @@ def users_create(email: str, roles: tuple[str, ...], generate_password: bool) ->
                  roles=", ".join(sorted(user.roles))))
     if generate_password:
         click.echo(_("Password (shown only once): %(password)s", password=password))
+
+
+@users_cli.command("list")
+@command
+def users_list() -> None:
+    """List accounts: email, roles, scope, two-factor and status."""
+    from app.services import accounts
+
+    users = accounts.listed_users()
+    if not users:
+        click.echo(_("No accounts yet."))
+    for user in users:
+        codes = user.municipality_codes()
+        scope = "*" if codes is None else ",".join(sorted(codes)) or "-"
+        status = _("active") if user.active else _("deactivated")
+        two_factor = "totp" if user.totp_secret else "-"
+        click.echo(f"{user.email}\t{','.join(sorted(user.roles))}\t{scope}\t{two_factor}\t"
+                   f"{status}")
+
+
+def _user_by_email(email: str):
+    from app.services import accounts
+
+    user = accounts.find_by_email(email)
+    if user is None:
+        raise click.ClickException(_("No account with email %(email)s.", email=email))
+    return user
+
+
+@users_cli.command("deactivate")
+@click.argument("email")
+@command
+def users_deactivate(email: str) -> None:
+    """Deactivate an account (kept, never deleted); its sessions end at once."""
+    from app.services import accounts
+
+    user = accounts.set_active(_user_by_email(email).id, False, actor=None)
+    click.echo(_("Account %(email)s deactivated; its sessions have ended.", email=user.email))
+
+
+@users_cli.command("reset-2fa")
+@click.argument("email")
+@command
+def users_reset_two_factor(email: str) -> None:
+    """Remove an account's two-factor secret (a lost phone); it enrols again at sign-in."""
+    from app.services import accounts
+
+    user = accounts.disable_totp(_user_by_email(email).id, actor=None)
+    click.echo(_("Two-factor sign-in of %(email)s removed: it enrols again at its next "
+                 "sign-in.", email=user.email))
 
 
 def init_app(app: Flask) -> None:

@@ -13,6 +13,7 @@ from app.models.consultation import (
 from app.models.geography import Municipality, Region
 from app.models.paper import PaperBatch, PaperKeying, PaperResolution
 from app.models.response import Answer, ImportBatch, Response, ResponseTheme
+from app.models.workshop import HiddenStatement, Workshop, WorkshopPlan, WorkshopTheme
 
 __all__ = [
     "CHANNELS",
@@ -21,6 +22,7 @@ __all__ = [
     "Answer",
     "AuditEvent",
     "Consultation",
+    "HiddenStatement",
     "ImportBatch",
     "Municipality",
     "Option",
@@ -36,4 +38,7 @@ __all__ = [
     "UserMunicipality",
     "UserRegion",
     "UserRole",
+    "Workshop",
+    "WorkshopPlan",
+    "WorkshopTheme",
 ]

@@ -1,14 +1,20 @@
-"""Staff accounts: creation and the password policy."""
+"""Staff accounts: creation, roles and scope, deactivation, passwords, two-factor sign-in."""
 
 from __future__ import annotations
 
+import hmac
+import secrets
+import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pyotp
 from flask_babel import gettext as _
 
 from app.database import write_transaction
 from app.extensions import db
-from app.models import ROLES, User
+from app.models import ROLES, Municipality, Region, User, UserMunicipality, UserRegion, UserRole
 from app.services import audit
 from app.services.errors import DomainError
 
@@ -33,7 +39,10 @@ def password_problems(password: str, email: str = "") -> list[str]:
                           num=MAX_PASSWORD_LENGTH))
     lowered = password.lower()
     local_part = email.split("@")[0].lower()
-    if lowered in _common_passwords() or len(set(password)) < 4 or (
+    # "Qwertyuiop123!" is a common word with digits and symbols around it: compare its core.
+    core = lowered.strip("0123456789!@#$%&*?._- ")
+    common = _common_passwords()
+    if lowered in common or core in common or len(set(password)) < 4 or (
         local_part and len(local_part) >= 4 and local_part in lowered
     ):
         problems.append(_("This password is too common or too easy to guess; choose another."))
@@ -44,9 +53,20 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def create_user(email: str, password: str, roles: set[str], actor: User | None) -> User:
-    """Create an account after checking the email, roles and password policy."""
+def create_user(
+    email: str,
+    password: str,
+    roles: set[str],
+    actor: User | None,
+    *,
+    municipalities: set[str] | None = None,
+    regions: set[int] | None = None,
+    all_municipalities: bool | None = None,
+) -> User:
+    """Create an account after checking the email, roles, scope and password policy."""
     email = normalize_email(email)
+    municipalities = set(municipalities or ())
+    regions = set(regions or ())
     problems = []
     if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
         problems.append(_("\"%(email)s\" is not an email address.", email=email))
@@ -56,17 +76,267 @@ def create_user(email: str, password: str, roles: set[str], actor: User | None) 
                           roles=", ".join(ROLES)))
     if not roles:
         problems.append(_("Choose at least one role."))
+    problems += _scope_problems(municipalities, regions)
     problems += password_problems(password, email)
     if problems:
         raise DomainError(_("The account was not created."), problems)
+    if all_municipalities is None:
+        all_municipalities = "admin" in roles
     with write_transaction() as session:
         if session.scalar(db.select(User.id).where(User.email == email)) is not None:
             raise DomainError(_("An account with email %(email)s already exists.", email=email))
-        user = User(email=email, all_municipalities=bool({"admin"} & set(roles)))
+        user = User(email=email, all_municipalities=all_municipalities)
         user.set_password(password)
         user.set_roles(roles)
+        user.municipality_rows = [UserMunicipality(municipality_code=code)
+                                  for code in sorted(municipalities)]
+        user.region_rows = [UserRegion(region_number=number) for number in sorted(regions)]
         session.add(user)
         session.flush()
         audit.record("account.create", actor=actor, object_type="user", object_id=user.id,
-                     after={"email": email, "roles": sorted(roles)})
+                     after=snapshot(user))
+    return user
+
+
+# --- Account management (administrators) -------------------------------------------------
+
+
+def generate_password() -> str:
+    """Return a random password that passes the policy (24 URL-safe characters)."""
+    while True:
+        password = secrets.token_urlsafe(18)
+        if not password_problems(password):
+            return password
+
+
+def get_user(user_id: int) -> User | None:
+    return db.session.get(User, user_id)
+
+
+def listed_users() -> list[User]:
+    """Return every account, active first, then by email."""
+    return list(db.session.scalars(
+        db.select(User).order_by(User.active.desc(), User.email)
+    ))
+
+
+def snapshot(user: User) -> dict[str, Any]:
+    """Return what an audit event records of an account (never its password or secret)."""
+    return {
+        "email": user.email,
+        "roles": sorted(user.roles),
+        "active": user.active,
+        "all_municipalities": user.all_municipalities,
+        "municipalities": sorted(row.municipality_code for row in user.municipality_rows),
+        "regions": sorted(row.region_number for row in user.region_rows),
+        "two_factor": user.totp_secret is not None,
+    }
+
+
+def _active_admin_ids(session) -> set[int]:
+    query = (
+        db.select(User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == "admin", User.active.is_(True))
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Two administrators demoting each other at once must not both succeed.
+        query = query.with_for_update(of=User)
+    return set(session.scalars(query))
+
+
+def _refuse_losing_last_admin(session, user: User, *, keeps_admin: bool) -> None:
+    if keeps_admin or user.id not in _active_admin_ids(session):
+        return
+    if len(_active_admin_ids(session)) <= 1:
+        raise DomainError(_("%(email)s is the last active administrator: give another account "
+                            "the administrator role first.", email=user.email))
+
+
+def _locked_user(session, user_id: int) -> User:
+    user = session.get(User, user_id, populate_existing=True)
+    if user is None:
+        raise DomainError(_("No account with number %(id)s.", id=user_id))
+    return user
+
+
+def _scope_problems(municipalities: set[str], regions: set[int]) -> list[str]:
+    problems = []
+    known = set(db.session.scalars(
+        db.select(Municipality.code).where(Municipality.code.in_(municipalities))
+    )) if municipalities else set()
+    for code in sorted(municipalities - known):
+        problems.append(_("Unknown municipality code %(code)s.", code=code))
+    known_regions = set(db.session.scalars(
+        db.select(Region.number).where(Region.number.in_(regions))
+    )) if regions else set()
+    for number in sorted(regions - known_regions):
+        problems.append(_("Unknown region number %(number)s.", number=number))
+    return problems
+
+
+def update_access(
+    user_id: int,
+    *,
+    roles: set[str],
+    municipalities: set[str],
+    regions: set[int],
+    all_municipalities: bool,
+    actor: User | None,
+) -> User:
+    """Set an account's roles and the municipalities/regions (or all) it may work on."""
+    problems = []
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        problems.append(_("Unknown role %(role)s; roles are: %(roles)s", role=", ".join(unknown),
+                          roles=", ".join(ROLES)))
+    if not roles:
+        problems.append(_("Choose at least one role."))
+    problems += _scope_problems(set(municipalities), set(regions))
+    if problems:
+        raise DomainError(_("The account was not changed."), problems)
+    with write_transaction() as session:
+        user = _locked_user(session, user_id)
+        _refuse_losing_last_admin(session, user, keeps_admin="admin" in roles)
+        before = snapshot(user)
+        user.set_roles(roles)
+        user.all_municipalities = all_municipalities
+        user.municipality_rows = [
+            row for row in user.municipality_rows if row.municipality_code in municipalities
+        ]
+        have = {row.municipality_code for row in user.municipality_rows}
+        for code in sorted(set(municipalities) - have):
+            user.municipality_rows.append(UserMunicipality(municipality_code=code))
+        user.region_rows = [row for row in user.region_rows if row.region_number in regions]
+        have_regions = {row.region_number for row in user.region_rows}
+        for number in sorted(set(regions) - have_regions):
+            user.region_rows.append(UserRegion(region_number=number))
+        session.flush()
+        after = snapshot(user)
+        if after != before:
+            audit.record("account.update", actor=actor, object_type="user", object_id=user.id,
+                         before=before, after=after)
+    return user
+
+
+def set_active(user_id: int, active: bool, *, actor: User | None) -> User:
+    """Deactivate (ending every session of the account at once) or reactivate an account."""
+    with write_transaction() as session:
+        user = _locked_user(session, user_id)
+        if user.active == active:
+            return user
+        if not active:
+            _refuse_losing_last_admin(session, user, keeps_admin=False)
+        before = snapshot(user)
+        user.active = active
+        user.session_version += 1
+        audit.record("account.activate" if active else "account.deactivate", actor=actor,
+                     object_type="user", object_id=user.id, before=before, after=snapshot(user))
+    return user
+
+
+def set_password(user_id: int, password: str | None, *, actor: User | None) -> tuple[User, str]:
+    """Set a new password (or generate one); every existing session of the account ends.
+
+    Returns the account and the password, so a generated one can be shown once.
+    """
+    password = password or generate_password()
+    with write_transaction() as session:
+        user = _locked_user(session, user_id)
+        problems = password_problems(password, user.email)
+        if problems:
+            raise DomainError(_("The password was not changed."), problems)
+        user.set_password(password)
+        user.session_version += 1
+        own = actor is not None and actor.id == user.id
+        # The password itself is never recorded, only that it changed and by whom.
+        audit.record("account.password_change" if own else "account.password_reset",
+                     actor=actor, object_type="user", object_id=user.id)
+    return user, password
+
+
+def change_own_password(user: User, current: str, new: str) -> None:
+    """Change one's own password after checking the current one."""
+    if not user.check_password(current):
+        raise DomainError(_("The password was not changed."),
+                          [_("The current password is wrong.")])
+    set_password(user.id, new, actor=user)
+
+
+def find_by_email(email: str) -> User | None:
+    return db.session.scalar(db.select(User).where(User.email == normalize_email(email)))
+
+
+# --- Two-factor sign-in (TOTP) --------------------------------------------------------------
+
+TOTP_ISSUER = "Consulta Abierta"
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(email: str, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=TOTP_ISSUER)
+
+
+def totp_counter(secret: str, code: str, *, after: int | None = None,
+                 at: float | None = None) -> int | None:
+    """Return the time step a code belongs to (this one or a neighbour), or None.
+
+    A step at or before `after` (the last one used) is refused: a code works once.
+    """
+    code = (code or "").strip().replace(" ", "")
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    now = time.time() if at is None else at
+    current = totp.timecode(datetime.fromtimestamp(now, UTC))
+    for counter in (current, current - 1, current + 1):
+        if after is not None and counter <= after:
+            continue
+        if hmac.compare_digest(totp.generate_otp(counter), code):
+            return counter
+    return None
+
+
+def verify_totp(user_id: int, code: str) -> bool:
+    """Check a sign-in code of an enrolled account and remember its step (no replay)."""
+    with write_transaction() as session:
+        user = _locked_user(session, user_id)
+        if not user.totp_secret:
+            return False
+        counter = totp_counter(user.totp_secret, code, after=user.totp_last_counter)
+        if counter is None:
+            return False
+        user.totp_last_counter = counter
+    return True
+
+
+def enable_totp(user_id: int, secret: str, code: str) -> bool:
+    """Turn two-factor sign-in on once the person proves their app shows the right code."""
+    counter = totp_counter(secret, code)
+    if counter is None:
+        return False
+    with write_transaction() as session:
+        user = _locked_user(session, user_id)
+        had = user.totp_secret is not None
+        user.totp_secret = secret
+        user.totp_last_counter = counter
+        audit.record("account.totp_reset" if had else "account.totp_enable", actor=user,
+                     object_type="user", object_id=user.id)
+    return True
+
+
+def disable_totp(user_id: int, *, actor: User | None) -> User:
+    """Remove an account's two-factor secret (a lost phone); it enrols again at sign-in."""
+    with write_transaction() as session:
+        user = _locked_user(session, user_id)
+        if user.totp_secret is None:
+            return user
+        user.totp_secret = None
+        user.totp_last_counter = None
+        user.session_version += 1
+        audit.record("account.totp_disable", actor=actor, object_type="user",
+                     object_id=user.id)
     return user

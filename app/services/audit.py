@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import has_request_context, request
@@ -31,3 +32,43 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+def actions() -> list[str]:
+    """Return the distinct actions recorded so far, for the filter of the audit page."""
+    return list(db.session.scalars(
+        db.select(AuditEvent.action).distinct().order_by(AuditEvent.action)
+    ))
+
+
+def search(
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    page: int = 1,
+    per_page: int = 50,
+):
+    """Return one page of audit events matching the filters, newest first.
+
+    `actor` matches part of the email (or of the label typed at a failed sign-in); dates are
+    inclusive and in UTC, as the events are stored.
+    """
+    query = db.select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if actor:
+        pattern = "%" + actor.strip().lower().replace("%", r"\%").replace("_", r"\_") + "%"
+        query = query.where(db.func.lower(AuditEvent.actor_label).like(pattern, escape="\\"))
+    if object_type:
+        query = query.where(AuditEvent.object_type == object_type.strip())
+    if object_id:
+        query = query.where(AuditEvent.object_id == object_id.strip())
+    if since:
+        query = query.where(AuditEvent.at >= datetime.combine(since, time.min))
+    if until:
+        query = query.where(AuditEvent.at < datetime.combine(until + timedelta(days=1), time.min))
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)

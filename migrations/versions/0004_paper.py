@@ -1,7 +1,7 @@
 """Paper questionnaires: batches of serials, the two keyings of each form, resolutions.
 
 Revision ID: 0004_paper
-Revises: 0001_initial
+Revises: 0002_accounts
 Create Date: 2026-11-23 13:11:04.932008
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0004_paper'
-down_revision = '0001_initial'
+down_revision = '0002_accounts'
 branch_labels = None
 depends_on = None
 

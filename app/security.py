@@ -1,0 +1,147 @@
+"""The security baseline applied to every request: headers, session timeouts, two-factor
+enrolment for administrators, and the answers to CSRF failures and out-of-scope attempts."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
+
+from app.extensions import db
+from app.services.errors import OutOfScope
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+# Where an administrator who has not enrolled a second factor may still go.
+ENROLMENT_ENDPOINTS = {"auth.two_factor_setup", "auth.two_factor_qr", "auth.logout",
+                       "public.set_language", "static"}
+
+# Session keys written at sign-in and read on every request.
+SIGNED_IN_AT = "signed_in_at"
+LAST_SEEN_AT = "last_seen_at"
+
+
+def init_app(app: Flask) -> None:
+    """Install the security hooks and error handlers on the app."""
+    app.before_request(_enforce_session_timeouts)
+    app.before_request(_require_admin_two_factor)
+    app.after_request(_add_security_headers)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(OutOfScope, _out_of_scope)
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json"
+    )
+
+
+def start_session_clock() -> None:
+    """Record when the session began; called right after a successful sign-in."""
+    now = int(time.time())
+    session[SIGNED_IN_AT] = now
+    session[LAST_SEEN_AT] = now
+    session.permanent = True
+
+
+def _enforce_session_timeouts():
+    if request.endpoint == "static" or not current_user.is_authenticated:
+        return None
+    now = int(time.time())
+    idle_limit = int(_config("SESSION_IDLE_TIMEOUT"))
+    absolute_limit = int(_config("PERMANENT_SESSION_LIFETIME").total_seconds())
+    signed_in_at = session.get(SIGNED_IN_AT, 0)
+    last_seen_at = session.get(LAST_SEEN_AT, 0)
+    if now - signed_in_at > absolute_limit or now - last_seen_at > idle_limit:
+        lang = session.get("lang")
+        logout_user()
+        session.clear()
+        if lang:
+            session["lang"] = lang
+        message = _("Your session has expired; please sign in again.")
+        if wants_json():
+            return jsonify(error="Unauthorized", message=message), 401
+        flash(message, "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")
+                                if request.method == "GET" else None))
+    session[LAST_SEEN_AT] = now
+    return None
+
+
+def _require_admin_two_factor():
+    if (
+        request.endpoint in ENROLMENT_ENDPOINTS
+        or not _config("ADMIN_TOTP_REQUIRED", True)
+        or not current_user.is_authenticated
+        or "admin" not in current_user.roles
+        or current_user.totp_secret
+    ):
+        return None
+    message = _("Administrators must turn on two-factor sign-in before anything else.")
+    if wants_json():
+        return jsonify(error="Forbidden", message=message), 403
+    flash(message, "info")
+    return redirect(url_for("auth.two_factor_setup"))
+
+
+def _add_security_headers(response):
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if current_user and getattr(current_user, "is_authenticated", False):
+        # Pages seen by staff are never kept by the browser or a shared cache.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _csrf_error(error: CSRFError):
+    message = _("This form could not be accepted because its security token is missing, wrong "
+                "or expired. Reload the page and send it again.")
+    if wants_json():
+        return jsonify(error="Bad Request", message=message), 400
+    return render_template("errors/error.html", error=error, message=message), 400
+
+
+def _out_of_scope(error: OutOfScope):
+    """Answer 403 and keep a trace of the attempt, although the request's work was undone."""
+    from app.database import write_transaction
+    from app.services import audit
+
+    db.session.rollback()
+    actor = current_user if current_user.is_authenticated else None
+    with write_transaction():
+        audit.record("access.out_of_scope", actor=actor, path=request.path,
+                     method=request.method, detail=error.message)
+    if wants_json():
+        return jsonify(error="Forbidden", message=error.message), 403
+    return render_template("errors/error.html", error=_Forbidden(), message=error.message), 403
+
+
+class _Forbidden:
+    code = 403
+
+
+def _config(name: str, default=None):
+    from flask import current_app
+
+    return current_app.config.get(name, default)
