@@ -37,19 +37,21 @@ def child(url: str, fmt: str) -> dict:
     client = app.test_client()
     baseline = common.peak_rss_mb()
     started = time.perf_counter()
-    response = client.get(path, buffered=False)
     size = 0
     lines = 0
     first_byte = None
-    for chunk in response.response:
-        if first_byte is None:
-            first_byte = time.perf_counter() - started
-        if isinstance(chunk, str):
-            chunk = chunk.encode()
-        size += len(chunk)
-        if fmt == "csv":
-            lines += chunk.count(b"\n")
-    response.close()
+    # An app context around the streamed body, as a WSGI server's iteration has one.
+    with app.app_context():
+        response = client.get(path, buffered=False)
+        for chunk in response.response:
+            if first_byte is None:
+                first_byte = time.perf_counter() - started
+            if isinstance(chunk, str):
+                chunk = chunk.encode()
+            size += len(chunk)
+            if fmt == "csv":
+                lines += chunk.count(b"\n")
+        response.close()
     elapsed = time.perf_counter() - started
     if response.status_code != 200:
         return {"format": fmt, "status": f"error: HTTP {response.status_code}"}
