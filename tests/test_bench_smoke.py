@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 
 
-def run(script: str, *args: str, tmp_path: Path, timeout: int = 60) -> list[dict]:
+def run(script: str, *args: str, tmp_path: Path, timeout: int = 300) -> list[dict]:
     """Run bench/<script> with args; return the JSON lines it printed (it must exit 0)."""
     env = {**os.environ, "BENCH_DATA_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, str(BENCH / script), *args], cwd=ROOT, env=env,
