@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from werkzeug.datastructures import MultiDict
 
+from app.extensions import db
 from app.services import datasets
 from app.services.datasets import FilterError, Filters, parse_filters
+from app.services.responses import new_response
 from tests.api.conftest import make_closed
 
 
@@ -104,3 +106,63 @@ def test_parse_filters(consultation):
                               options={"sector": "private"})
     assert filters.as_dict() == {"channel": "online", "region": 12, "metro": 1,
                                  "sector": "private"}
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (Filters(region=12), {("security", 1): 2, ("security", 2): 1, ("health", 1): 1,
+                              ("health", 2): 1, ("education", 3): 1}),
+        (Filters(metro=False), {("security", 1): 1, ("health", 2): 1, ("education", 3): 1,
+                                ("corruption", 1): 1}),
+        (Filters(channel="paper", region=3), {("security", 1): 1, ("health", 2): 1,
+                                              ("education", 3): 1, ("corruption", 1): 1}),
+        (Filters(options={"sector": "private"}), {("security", 1): 1, ("security", 2): 1,
+                                                  ("health", 1): 1, ("health", 2): 1,
+                                                  ("education", 3): 1, ("corruption", 1): 1}),
+        (Filters(region=1), {}),
+    ],
+)
+def test_theme_tables_with_filters(consultation, filters, expected):
+    table = counts(datasets.theme_position_counts(consultation, filters), "theme", "position")
+    assert table == expected
+    regions = datasets.region_theme_counts(consultation, filters)
+    assert regions["count"].sum() == sum(expected.values())
+    patterns = datasets.pattern_counts(consultation, filters)
+    assert patterns["count"].sum() == datasets.respondent_count(consultation, filters)
+
+
+def test_closed_results_are_cached_until_a_response_changes(consultation):
+    before = counts(datasets.theme_position_counts(consultation), "theme", "position")
+    assert datasets.theme_position_counts(consultation).equals(
+        datasets.theme_position_counts(consultation))
+    accepted = db.session.scalars(db.select(datasets.Response).where(
+        datasets.Response.state == "accepted").order_by(datasets.Response.id)).first()
+    accepted.state = "voided"  # the first response: security, health, education
+    db.session.commit()
+    after = counts(datasets.theme_position_counts(consultation), "theme", "position")
+    assert after[("security", 1)] == before[("security", 1)] - 1
+    assert after[("education", 3)] == before[("education", 3)] - 1
+    db.session.add(new_response(consultation, channel="paper", source="import",
+                                municipality_code="14001", theme_codes=["water"],
+                                answers={"sector": "other"}, form_serial="X-1"))
+    db.session.commit()
+    table = counts(datasets.theme_position_counts(consultation), "theme", "position")
+    assert table[("water", 1)] == 1
+    assert datasets.pattern_counts(consultation)["count"].sum() == 5
+
+
+def test_every_option_of_a_question_from_one_scan(consultation):
+    """Sibling options are cached by the first scan; each must still be exactly right."""
+    expected = {"private": 3, "public": 1, "academia": 1, "civil_society": 0, "other": 0}
+    for option, respondents in expected.items():
+        filters = Filters(options={"sector": option})
+        assert datasets.pattern_counts(consultation, filters)["count"].sum() == respondents
+        assert datasets.respondent_count(consultation, filters) == respondents
+        channels = datasets.municipality_channel_counts(consultation, filters)
+        assert channels["respondents"].sum() == respondents
+    online_private = Filters(channel="online", options={"sector": "private"})
+    assert counts(datasets.theme_position_counts(consultation, online_private),
+                  "theme", "position") == {("security", 1): 1, ("health", 2): 1,
+                                           ("education", 3): 1, ("health", 1): 1,
+                                           ("security", 2): 1}

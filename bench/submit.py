@@ -1,0 +1,411 @@
+"""Online submissions under load: the real app against a bare ceiling, on SQLite and PostgreSQL.
+
+    python bench/submit.py --db sqlite --db postgres --clients 16 --seconds 30
+
+For each database and target (the real app, wsgi:app; the ceiling, bench/ceiling_app.py):
+create a fresh database (the app's: migrations, geography and an open copy of the demo
+consultation), serve it with gunicorn (`-w <cores>` sync workers, the same for both), then
+drive it from separate load processes: each client loops GET the form -> parse csrf_token and
+submission_token (and every other hidden field) -> POST a valid answer -> expect 303 -> GET the
+thank-you page. A submission counts as successful only when all three steps succeeded. Then
+count the rows stored and compare (nothing lost, nothing doubled).
+
+Reports, per target: submissions/s and HTTP requests/s, latency p50/p95/p99 of every request
+and of the POSTs, errors (any non-expected status, a missing token, a connection error) and
+stored vs successful submissions. gunicorn sync workers close each connection, so every
+request opens a new TCP connection on both targets.
+
+The app runs with APP_ENV=production, its own CSRF and one-time tokens, and the rate limiter
+OFF (RATELIMIT_ENABLED=0): all clients come from 127.0.0.1, which a per-address limit would
+throttle after a few requests; in production they come from many addresses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import http.client
+import json
+import os
+import random
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.append(str(Path(__file__).resolve().parent))  # for common; it puts the root first
+import common  # noqa: E402
+
+SLUG = "bench-submit"
+INPUT = re.compile(r"<(input|select|textarea)\b([^>]*)>", re.I)
+ATTR = re.compile(r'([\w:-]+)\s*=\s*"([^"]*)"')
+OPTION = re.compile(r"<option\b([^>]*)>", re.I)
+
+
+# ---------------------------------------------------------------- load generator (client side)
+
+
+def parse_form(page: str) -> tuple[str | None, list[tuple[str, str]], dict[str, list[str]]]:
+    """Return the form's action, its hidden fields and the options of each select/radio/checkbox."""
+    form = re.search(r"<form\b[^>]*method=\"post\"[^>]*>(.*?)</form>", page, re.I | re.S)
+    body = form.group(0) if form else page
+    action = None
+    if form:
+        attrs = dict(ATTR.findall(form.group(0)[: form.group(0).index(">")]))
+        action = html.unescape(attrs.get("action", "")) or None
+    hidden: list[tuple[str, str]] = []
+    choices: dict[str, list[str]] = {}
+    for match in INPUT.finditer(body):
+        tag, attrs = match.group(1).lower(), dict(ATTR.findall(match.group(2)))
+        name = attrs.get("name")
+        if not name:
+            continue
+        kind = attrs.get("type", "text").lower()
+        if tag == "input" and kind == "hidden":
+            hidden.append((name, html.unescape(attrs.get("value", ""))))
+        elif tag == "input" and kind in ("radio", "checkbox"):
+            choices.setdefault(name, []).append(html.unescape(attrs.get("value", "on")))
+        elif tag == "select":
+            end = body.find("</select>", match.end())
+            values = [html.unescape(dict(ATTR.findall(o)).get("value", ""))
+                      for o in OPTION.findall(body[match.end():end])]
+            choices[name] = [v for v in values if v]
+    return action, hidden, choices
+
+
+def answer_fields(choices: dict[str, list[str]], rng: random.Random) -> list[tuple[str, str]]:
+    """Return a valid answer for the demo consultation's form (fields as in the brief)."""
+    fields: list[tuple[str, str]] = []
+    municipalities = choices.get("municipality") or ["14039"]
+    fields.append(("municipality", rng.choice(municipalities)))
+    theme_fields = sorted(n for n in choices if re.fullmatch(r"theme_\d+", n))
+    if theme_fields:
+        pool = [v for v in choices[theme_fields[0]] if v]
+        picked = rng.sample(pool, min(len(theme_fields), len(pool)))
+        fields += list(zip(theme_fields, picked, strict=False))
+    elif "themes" in choices:
+        fields += [("themes", v) for v in rng.sample(choices["themes"], 3)]
+    for name, values in choices.items():
+        if name.startswith("q_") and values:
+            fields.append((name, rng.choice(values)))
+    fields += [("q_age", str(rng.randint(16, 80))), ("q_problem", "Falta agua en mi colonia."),
+               ("consent", "y"), ("website", "")]
+    return fields
+
+
+class Client(threading.Thread):
+    """One simulated citizen after another: form, POST, thank-you page; cookies kept."""
+
+    def __init__(self, host: str, port: int, path: str, deadline: float, seed: int):
+        super().__init__(daemon=True)
+        self.host, self.port, self.path, self.deadline = host, port, path, deadline
+        self.rng = random.Random(seed)
+        self.latencies: dict[str, list[float]] = {"form": [], "post": [], "thanks": []}
+        self.ok = 0
+        self.errors: dict[str, int] = {}
+
+    def request(self, kind: str, method: str, path: str, body: str | None = None,
+                cookies: dict | None = None) -> http.client.HTTPResponse:
+        headers = {"Connection": "close", "Accept-Language": "es-MX"}
+        if cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        started = time.perf_counter()
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.data = response.read()
+        finally:
+            connection.close()
+        self.latencies[kind].append(time.perf_counter() - started)
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie" and cookies is not None:
+                name, _, rest = value.partition("=")
+                cookies[name.strip()] = rest.split(";", 1)[0]
+        return response
+
+    def error(self, what: str) -> None:
+        self.errors[what] = self.errors.get(what, 0) + 1
+
+    def run(self) -> None:
+        while time.perf_counter() < self.deadline:
+            cookies: dict[str, str] = {}
+            try:
+                form = self.request("form", "GET", self.path, cookies=cookies)
+                if form.status != 200:
+                    self.error(f"form {form.status}")
+                    continue
+                action, hidden, choices = parse_form(form.data.decode("utf-8", "replace"))
+                names = {name for name, _ in hidden}
+                if not {"csrf_token", "submission_token"} <= names:
+                    self.error("form without csrf_token/submission_token")
+                    continue
+                fields = hidden + answer_fields(choices, self.rng)
+                post = self.request("post", "POST", action or self.path,
+                                    urllib.parse.urlencode(fields), cookies=cookies)
+                location = post.getheader("Location", "")
+                if post.status != 303 or "/thanks" not in location:
+                    self.error(f"post {post.status} {post.data[:120]!r}")
+                    continue
+                thanks = self.request("thanks", "GET", urllib.parse.urlsplit(location).path
+                                      or location, cookies=cookies)
+                if thanks.status != 200:
+                    self.error(f"thanks {thanks.status}")
+                    continue
+                self.ok += 1
+            except (OSError, http.client.HTTPException) as error:
+                self.error(f"{error.__class__.__name__}: {error}"[:100])
+
+
+def load(url: str, clients: int, seconds: float, seed: int) -> dict:
+    """Drive url with `clients` threads for `seconds`; return counts and raw latencies."""
+    parts = urllib.parse.urlsplit(url)
+    deadline = time.perf_counter() + seconds
+    threads = [Client(parts.hostname, parts.port, parts.path, deadline, seed * 1000 + i)
+               for i in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    errors: dict[str, int] = {}
+    for thread in threads:
+        for key, value in thread.errors.items():
+            errors[key] = errors.get(key, 0) + value
+    return {"elapsed": elapsed, "ok": sum(t.ok for t in threads), "errors": errors,
+            "latencies": {kind: [x for t in threads for x in t.latencies[kind]]
+                          for kind in ("form", "post", "thanks")}}
+
+
+def drive(url: str, clients: int, seconds: float, processes: int) -> dict:
+    """Run the load from `processes` separate processes sharing `clients`; merge their results."""
+    per = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
+    procs = []
+    for i, count in enumerate(c for c in per if c):
+        procs.append(subprocess.Popen(
+            [sys.executable, __file__, "--load", url, "--clients", str(count),
+             "--seconds", str(seconds), "--seed", str(i + 1)],
+            stdout=subprocess.PIPE, text=True))
+    results = [json.loads(p.communicate()[0]) for p in procs]
+    merged = {"elapsed": max(r["elapsed"] for r in results), "ok": sum(r["ok"] for r in results),
+              "errors": {}, "latencies": {"form": [], "post": [], "thanks": []}}
+    for r in results:
+        for key, value in r["errors"].items():
+            merged["errors"][key] = merged["errors"].get(key, 0) + value
+        for kind, values in r["latencies"].items():
+            merged["latencies"][kind] += values
+    return merged
+
+
+# ---------------------------------------------------------------- servers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class NotMerged(Exception):
+    """The real app has no online form yet."""
+
+
+def wait_ready(port: int, path: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", path)
+            status = connection.getresponse().status
+            connection.close()
+            if status == 200:
+                return
+            if status == 404:
+                raise NotMerged(f"n/a (GET {path} answered 404: no online form in this checkout)")
+            raise RuntimeError(f"GET {path} answered {status}")
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not answer in time")
+
+
+def gunicorn(app: str, port: int, workers: int, env: dict, log: Path) -> subprocess.Popen:
+    command = [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers),
+               "-k", "sync", "-b", f"127.0.0.1:{port}", "--backlog", "2048", app]
+    return subprocess.Popen(command, cwd=common.ROOT, env={**os.environ, **env},
+                            stdout=log.open("w"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def prepare_app_database(db: str, workdir: Path) -> str:
+    """Create the app's database with an open copy of the demo consultation; return its URL."""
+    from app.util import local_today
+
+    url = (f"sqlite:///{workdir / 'app.sqlite'}" if db == "sqlite"
+           else common.pg_url("submit_app"))
+    common.recreate_database(url)
+    today = local_today()
+    definition = common.demo_definition(
+        slug=SLUG, opens_on=(today - timedelta(days=1)).isoformat(),
+        closes_on=(today + timedelta(days=30)).isoformat())
+    app = common.make_app(url)
+    common.prepare_schema(app, definition)
+    with app.app_context():
+        from app.extensions import db as sa_db
+
+        sa_db.engine.dispose()
+    return url
+
+
+def stored_app(url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        count = connection.execute(text(
+            "SELECT count(*) FROM response JOIN consultation ON consultation.id = "
+            "response.consultation_id WHERE consultation.slug = :slug AND source = 'online'"),
+            {"slug": SLUG}).scalar()
+    engine.dispose()
+    return count
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def run_target(target: str, db: str, args, workdir: Path) -> dict:
+    port = free_port()
+    log = workdir / f"gunicorn-{target}-{db}.log"
+    if target == "app":
+        url = prepare_app_database(db, workdir)
+        env = {"APP_ENV": "production", "SECRET_KEY": "bench-secret-key",
+               "DATABASE_URL": url, "SESSION_COOKIE_SECURE": "0", "RATELIMIT_ENABLED": "0",
+               "INSTANCE_PATH": str(workdir / "instance")}
+        server = gunicorn("wsgi:app", port, args.workers, env, log)
+        count = lambda: stored_app(url)  # noqa: E731
+    else:
+        url = (str(workdir / "ceiling.sqlite") if db == "sqlite" else common.psycopg_url(
+            common.pg_url("submit_ceiling")))
+        common.recreate_database(url if url.startswith("postgresql") else f"sqlite:///{url}")
+        env = {"CEILING_DATABASE": url}
+        subprocess.run([sys.executable, "-c", "import ceiling_app; ceiling_app.create_schema()"],
+                       cwd=common.BENCH_DIR, env={**os.environ, **env}, check=True)
+        server = gunicorn("bench.ceiling_app:app", port, args.workers, env, log)
+
+        def count():
+            if url.startswith("postgresql"):
+                import psycopg
+
+                with psycopg.connect(url) as c:
+                    return c.execute("SELECT count(*) FROM ceiling_response").fetchone()[0]
+            import sqlite3
+
+            with sqlite3.connect(url) as c:
+                return c.execute("SELECT count(*) FROM ceiling_response").fetchone()[0]
+    path = f"/c/{SLUG}/answer"
+    try:
+        wait_ready(port, path, server)
+        result = drive(f"http://127.0.0.1:{port}{path}", args.clients, args.seconds,
+                       args.processes)
+    finally:
+        stop(server)
+    stored = count()
+    lat = result["latencies"]
+    every = lat["form"] + lat["post"] + lat["thanks"]
+    requests = len(every)
+    ms = lambda v: round(v * 1000, 1)  # noqa: E731
+    return {
+        "target": target, "db": db, "status": "ok", "clients": args.clients,
+        "workers": args.workers,
+        "seconds": round(result["elapsed"], 1),
+        "submissions": result["ok"],
+        "submissions_per_s": round(result["ok"] / result["elapsed"], 1),
+        "requests_per_s": round(requests / result["elapsed"], 1),
+        "p50_ms": ms(percentile(every, 50)), "p95_ms": ms(percentile(every, 95)),
+        "p99_ms": ms(percentile(every, 99)),
+        "post_p50_ms": ms(percentile(lat["post"], 50)),
+        "post_p99_ms": ms(percentile(lat["post"], 99)),
+        "mean_ms": ms(statistics.fmean(every)) if every else None,
+        "errors": sum(result["errors"].values()), "error_kinds": result["errors"],
+        "stored": stored, "lost_or_doubled": stored - result["ok"],
+    }
+
+
+COLUMNS = ["db", "target", "status", "clients", "seconds", "submissions", "submissions_per_s",
+           "requests_per_s", "p50_ms", "p95_ms", "p99_ms", "post_p99_ms", "errors", "stored",
+           "lost_or_doubled", "ratio"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], action="append")
+    parser.add_argument("--target", choices=["app", "ceiling"], action="append")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--processes", type=int, default=2, help="load-generator processes")
+    parser.add_argument("--json", type=Path, help="append the results to this JSON-lines file")
+    parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.load:
+        print(json.dumps(load(args.load, args.clients, args.seconds, args.seed)))
+        return 0
+    rows = []
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="consulta-bench-submit-") as tmp:
+        workdir = Path(tmp)
+        for db in args.db or ["sqlite"]:
+            by_target = {}
+            for target in args.target or ["ceiling", "app"]:
+                try:
+                    row = run_target(target, db, args, workdir)
+                except NotMerged as error:
+                    row = {"target": target, "db": db, "status": str(error)}
+                except RuntimeError as error:
+                    row = {"target": target, "db": db, "status": f"error: {error}"}
+                    failed = True
+                by_target[target] = row
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+                if args.json:
+                    with open(args.json, "a") as f:
+                        f.write(json.dumps(row) + "\n")
+                if row["status"] == "ok" and (row["errors"] or row["lost_or_doubled"]):
+                    failed = True
+            ceiling = by_target.get("ceiling", {}).get("submissions_per_s")
+            app_rate = by_target.get("app", {}).get("submissions_per_s")
+            if ceiling and app_rate:
+                by_target["app"]["ratio"] = f"{app_rate / ceiling:.0%}"
+    print()
+    print(common.fmt_table(rows, COLUMNS))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
