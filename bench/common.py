@@ -160,3 +160,24 @@ def fmt_table(rows: list[dict], columns: list[str]) -> str:
     for row in rows:
         out.append("| " + " | ".join(str(row.get(c, "")) for c in columns) + " |")
     return "\n".join(out)
+
+
+def open_consultation_database(db: str, workdir, name: str, slug: str) -> str:
+    """Create a database with an open copy of the demo consultation under slug; return its URL."""
+    from datetime import timedelta
+
+    from app.util import local_today
+
+    url = f"sqlite:///{workdir / (name + '.sqlite')}" if db == "sqlite" else pg_url(name)
+    recreate_database(url)
+    today = local_today()
+    definition = demo_definition(
+        slug=slug, opens_on=(today - timedelta(days=1)).isoformat(),
+        closes_on=(today + timedelta(days=30)).isoformat())
+    app = make_app(url)
+    prepare_schema(app, definition)
+    with app.app_context():
+        from app.extensions import db as sa_db
+
+        sa_db.engine.dispose()
+    return url

@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parent))  # for common; it puts the root first
@@ -31,22 +30,8 @@ SLUG = "bench-import"
 
 
 def prepare(db: str, workdir: Path) -> str:
-    from app.util import local_today
-
-    url = (f"sqlite:///{workdir / 'import.sqlite'}" if db == "sqlite"
-           else common.pg_url("import"))
-    common.recreate_database(url)
-    today = local_today()
-    definition = common.demo_definition(
-        slug=SLUG, opens_on=(today - timedelta(days=1)).isoformat(),
-        closes_on=(today + timedelta(days=30)).isoformat())
-    app = common.make_app(url)
-    common.prepare_schema(app, definition)
-    with app.app_context():
-        from app.extensions import db as sa_db
-
-        sa_db.engine.dispose()
-    return url
+    """Create the benchmark's database with an open demo consultation; return its URL."""
+    return common.open_consultation_database(db, workdir, "import", SLUG)
 
 
 def stored(url: str) -> int:

@@ -38,7 +38,6 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from datetime import timedelta
 from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parent))  # for common; it puts the root first
@@ -259,23 +258,8 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def prepare_app_database(db: str, workdir: Path) -> str:
-    """Create the app's database with an open copy of the demo consultation; return its URL."""
-    from app.util import local_today
-
-    url = (f"sqlite:///{workdir / 'app.sqlite'}" if db == "sqlite"
-           else common.pg_url("submit_app"))
-    common.recreate_database(url)
-    today = local_today()
-    definition = common.demo_definition(
-        slug=SLUG, opens_on=(today - timedelta(days=1)).isoformat(),
-        closes_on=(today + timedelta(days=30)).isoformat())
-    app = common.make_app(url)
-    common.prepare_schema(app, definition)
-    with app.app_context():
-        from app.extensions import db as sa_db
-
-        sa_db.engine.dispose()
-    return url
+    """Create the benchmark's database with an open demo consultation; return its URL."""
+    return common.open_consultation_database(db, workdir, "submit_app", SLUG)
 
 
 def stored_app(url: str) -> int:
