@@ -24,8 +24,10 @@ from werkzeug.datastructures import MultiDict
 from app.database import write_transaction
 from app.extensions import db
 from app.i18n import localized
-from app.models import Consultation, Municipality, Question, Response
+from app.models import Consultation, Question, Response
 from app.services.errors import DomainError
+from app.services.geography import is_municipality
+from app.services.public_form import version_key
 from app.services.responses import new_receipt_code, new_response
 from app.util import local_today
 
@@ -42,6 +44,10 @@ class ConsultationNotOpen(DomainError):
 
 class InvalidToken(DomainError):
     """The hidden submission token is missing, forged or belongs to another consultation."""
+
+
+class FormChanged(DomainError):
+    """The consultation was edited between reading the form and storing it: check again."""
 
 
 # --- one-time tokens ----------------------------------------------------------------------
@@ -184,7 +190,7 @@ def validate(consultation: Consultation, values: FormValues) -> tuple[Cleaned | 
     if not values.municipality:
         problems.append(Problem("municipality", "municipality", municipality_label,
                                 _("Choose your municipality.")))
-    elif db.session.get(Municipality, values.municipality) is None:
+    elif not is_municipality(values.municipality):
         problems.append(Problem("municipality", "municipality", municipality_label,
                                 _("\"%(value)s\" is not a municipality of Jalisco. Choose one "
                                   "from the list.", value=values.municipality)))
@@ -341,23 +347,29 @@ def _validate_question(question: Question, posted: list[str],
 class Stored:
     response: Response
     replayed: bool  # True when the token had already been used: nothing new was stored
+    receipt_code: str = ""
 
 
 def store(consultation: Consultation, token: str, cleaned: Cleaned) -> Stored:
     """Store the answer with its one-time token in one transaction; a used token stores nothing.
 
-    Raise ConsultationNotOpen when the consultation does not take online answers today.
+    `consultation` is the model or the public form's copy (public_form.py) that `cleaned`
+    was validated against. Raise ConsultationNotOpen when the consultation does not take
+    online answers today, and FormChanged when it was edited since it was read.
     """
     consultation_id = consultation.id
     for _attempt in range(3):
         try:
             with write_transaction() as session:
+                # Read again under the write lock: closed or edited a moment ago counts.
                 current = session.get(Consultation, consultation_id)
                 reason = unavailable_reason(current)
                 if reason:
                     raise ConsultationNotOpen(reason)
+                if version_key(current) != version_key(consultation):
+                    raise FormChanged(token_message())
                 response = new_response(
-                    current,
+                    consultation,
                     channel=CHANNEL,
                     source=CHANNEL,
                     municipality_code=cleaned.municipality_code,
@@ -371,11 +383,13 @@ def store(consultation: Consultation, token: str, cleaned: Cleaned) -> Stored:
                 session.add(response)
                 # The unique token is checked here, inside the transaction of the insert.
                 session.flush()
-            return Stored(response, replayed=False)
+                # Read before the commit expires it (reading it after would cost a query).
+                receipt_code = response.receipt_code
+            return Stored(response, replayed=False, receipt_code=receipt_code)
         except IntegrityError:
             # Rolled back. A used token: show the response already stored. Otherwise it was
             # a (very unlikely) receipt code collision: try again with a new code.
             existing = response_for_token(consultation, token)
             if existing is not None:
-                return Stored(existing, replayed=True)
+                return Stored(existing, replayed=True, receipt_code=existing.receipt_code)
     raise RuntimeError("Could not store the response after three attempts.")
