@@ -11,9 +11,10 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
-from flask_babel import refresh
 from flask_wtf.csrf import ValidationError, validate_csrf
+from markupsafe import Markup
 
 from app.auth.decorators import public
 from app.extensions import csrf, limiter
@@ -56,8 +57,7 @@ def _render_form(consultation: ConsultationCopy, values: FormValues, token: str,
     errors: dict[str, list[str]] = {}
     for problem in problems:
         errors.setdefault(problem.key, []).append(problem.message)
-    return render_template(
-        "public/answer.html",
+    context = dict(
         consultation=consultation,
         values=values,
         token=token,
@@ -67,7 +67,27 @@ def _render_form(consultation: ConsultationCopy, values: FormValues, token: str,
         regions=regions,
         municipalities={region.number: region.municipalities for region in regions},
         number_text=submissions.number_text,
-    ), status
+    )
+    empty = not problems and not notice and values == FormValues()
+    return render_template("public/answer.html", **context,
+                           fields_html=_empty_fields(context) if empty else None), status
+
+
+FIELDS_CACHE = "consulta.answer_fields_html"
+
+
+def _empty_fields(context: dict) -> Markup:
+    """Return the questions of the empty form, rendered once per consultation version and
+    language in this process: most of the page, and the same for every person."""
+    consultation = context["consultation"]
+    locale = str(get_locale())
+    cache: dict = current_app.extensions.setdefault(FIELDS_CACHE, {})
+    found = cache.get((consultation.slug, locale))
+    if found is None or found[0] != consultation.key:
+        found = (consultation.key,
+                 Markup(render_template("public/_answer_fields.html", **context)))
+        cache[(consultation.slug, locale)] = found
+    return found[1]
 
 
 def _render_unavailable(consultation: ConsultationCopy, reason: str, refused: bool = False):
