@@ -112,12 +112,14 @@ def version_key(consultation: Any) -> tuple:
     return (consultation.id, consultation.version, consultation.updated_at)
 
 
+# Built once: building a statement costs more than running this one on its unique index.
+_VERSION_BY_SLUG = db.select(Consultation.id, Consultation.version, Consultation.updated_at).where(
+    Consultation.slug == db.bindparam("slug"), Consultation.is_draft.is_(False))
+
+
 def get_published(slug: str) -> ConsultationCopy | None:
     """Return the current copy of the published (non-draft) consultation slug, or None."""
-    row = db.session.execute(
-        db.select(Consultation.id, Consultation.version, Consultation.updated_at)
-        .where(Consultation.slug == slug, Consultation.is_draft.is_(False))
-    ).first()
+    row = db.session.execute(_VERSION_BY_SLUG, {"slug": slug}).first()
     if row is None:
         return None
     cache: dict[str, ConsultationCopy] = current_app.extensions.setdefault(CACHE_KEY, {})

@@ -18,16 +18,17 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from itsdangerous import BadSignature, Signer
+from sqlalchemy import bindparam, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from app.database import write_transaction
 from app.extensions import db
 from app.i18n import localized
-from app.models import Consultation, Question, Response
+from app.models import Answer, Consultation, Question, Response, ResponseTheme
 from app.services.errors import DomainError
 from app.services.geography import is_municipality
-from app.services.public_form import version_key
+from app.services.public_form import ConsultationCopy, version_key
 from app.services.responses import new_receipt_code, new_response
 from app.util import local_today
 
@@ -78,21 +79,23 @@ def token_message() -> str:
              "send them again.")
 
 
+# Built once: building a statement costs more than running these on an index.
+_BY_TOKEN = select(Response).where(Response.consultation_id == bindparam("consultation_id"),
+                                   Response.submission_token == bindparam("token"))
+_BY_RECEIPT = select(Response).where(Response.consultation_id == bindparam("consultation_id"),
+                                     Response.receipt_code == bindparam("receipt_code"),
+                                     Response.channel == CHANNEL)
+
+
 def response_for_token(consultation: Consultation, token: str) -> Response | None:
     """Return the response already stored with this token, if any."""
-    return db.session.scalar(
-        db.select(Response).where(Response.consultation_id == consultation.id,
-                                  Response.submission_token == token)
-    )
+    return db.session.scalar(_BY_TOKEN, {"consultation_id": consultation.id, "token": token})
 
 
 def response_for_receipt(consultation: Consultation, receipt_code: str) -> Response | None:
     """Return the online response of this consultation with that receipt code, if any."""
-    return db.session.scalar(
-        db.select(Response).where(Response.consultation_id == consultation.id,
-                                  Response.receipt_code == receipt_code.upper(),
-                                  Response.channel == CHANNEL)
-    )
+    return db.session.scalar(_BY_RECEIPT, {"consultation_id": consultation.id,
+                                           "receipt_code": receipt_code.upper()})
 
 
 # --- availability --------------------------------------------------------------------------
@@ -110,8 +113,12 @@ def unavailable_reason(consultation: Consultation) -> str | None:
         return _("This consultation is not open yet: answers are accepted from its opening "
                  "date.")
     if status != "open":
-        return _("This consultation is closed: answers are no longer accepted.")
+        return _closed_message()
     return None
+
+
+def _closed_message() -> str:
+    return _("This consultation is closed: answers are no longer accepted.")
 
 
 # --- reading and validating the form --------------------------------------------------------
@@ -345,12 +352,15 @@ def _validate_question(question: Question, posted: list[str],
 
 @dataclass
 class Stored:
+    # The response as stored. A new one is not attached to the session (it was inserted
+    # directly, see _insert): read it, never add it.
     response: Response
     replayed: bool  # True when the token had already been used: nothing new was stored
     receipt_code: str = ""
 
 
-def store(consultation: Consultation, token: str, cleaned: Cleaned) -> Stored:
+def store(consultation: Consultation | ConsultationCopy, token: str,
+          cleaned: Cleaned) -> Stored:
     """Store the answer with its one-time token in one transaction; a used token stores nothing.
 
     `consultation` is the model or the public form's copy (public_form.py) that `cleaned`
@@ -361,13 +371,20 @@ def store(consultation: Consultation, token: str, cleaned: Cleaned) -> Stored:
     for _attempt in range(3):
         try:
             with write_transaction() as session:
-                # Read again under the write lock: closed or edited a moment ago counts.
-                current = session.get(Consultation, consultation_id)
-                reason = unavailable_reason(current)
+                # Read the version again under the write lock: an edit, closing or
+                # unpublishing a moment ago moved it.
+                stored_key = session.execute(_VERSION_BY_ID, {"id": consultation_id}).first()
+                if stored_key is None or tuple(stored_key) != version_key(consultation):
+                    # Edited, closed or unpublished since the form was read: say which.
+                    current = session.get(Consultation, consultation_id)
+                    reason = unavailable_reason(current) if current else _closed_message()
+                    if reason:
+                        raise ConsultationNotOpen(reason)
+                    raise FormChanged(token_message())
+                # The same version as the form's: its dates and channels are current.
+                reason = unavailable_reason(consultation)
                 if reason:
                     raise ConsultationNotOpen(reason)
-                if version_key(current) != version_key(consultation):
-                    raise FormChanged(token_message())
                 response = new_response(
                     consultation,
                     channel=CHANNEL,
@@ -380,12 +397,9 @@ def store(consultation: Consultation, token: str, cleaned: Cleaned) -> Stored:
                     receipt_code=new_receipt_code(),
                     submission_token=token,
                 )
-                session.add(response)
                 # The unique token is checked here, inside the transaction of the insert.
-                session.flush()
-                # Read before the commit expires it (reading it after would cost a query).
-                receipt_code = response.receipt_code
-            return Stored(response, replayed=False, receipt_code=receipt_code)
+                _insert(session, response)
+            return Stored(response, replayed=False, receipt_code=response.receipt_code)
         except IntegrityError:
             # Rolled back. A used token: show the response already stored. Otherwise it was
             # a (very unlikely) receipt code collision: try again with a new code.
@@ -393,3 +407,35 @@ def store(consultation: Consultation, token: str, cleaned: Cleaned) -> Stored:
             if existing is not None:
                 return Stored(existing, replayed=True, receipt_code=existing.receipt_code)
     raise RuntimeError("Could not store the response after three attempts.")
+
+
+_VERSION_BY_ID = select(Consultation.id, Consultation.version, Consultation.updated_at).where(
+    Consultation.id == bindparam("id"))
+
+
+def _insert(session, response: Response) -> None:
+    """Insert a response built by new_response, and its themes and answers, in 3 statements.
+
+    The same rows as session.add() and flush() would store (column defaults apply alike),
+    without the unit of work's bookkeeping, which took a third of a submission's time, and
+    with one INSERT for all answers where the unit of work issues one per kind of answer.
+    """
+    values = _set_columns(response, Response)
+    result = session.execute(insert(Response.__table__), values)
+    response.id = result.inserted_primary_key[0]
+    if response.themes:
+        session.execute(insert(ResponseTheme.__table__), [
+            {"response_id": response.id, "theme_id": t.theme_id, "position": t.position}
+            for t in response.themes])
+    if response.answers:
+        session.execute(insert(Answer.__table__), [
+            {"response_id": response.id, "question_id": a.question_id, "option_id": a.option_id,
+             "text_value": a.text_value, "number_value": a.number_value}
+            for a in response.answers])
+
+
+def _set_columns(instance, model) -> dict[str, Any]:
+    """Return the column values set on a new instance (the others get their defaults)."""
+    state = inspect(instance)
+    return {attr.key: state.dict[attr.key] for attr in model.__mapper__.column_attrs
+            if attr.key in state.dict}
