@@ -369,6 +369,19 @@ def store(consultation: Consultation | ConsultationCopy, token: str,
     """
     consultation_id = consultation.id
     for _attempt in range(3):
+        # Built before the write transaction: SQLite's write lock is held for the inserts only.
+        response = new_response(
+            consultation,
+            channel=CHANNEL,
+            source=CHANNEL,
+            municipality_code=cleaned.municipality_code,
+            theme_codes=cleaned.theme_codes,
+            answers=cleaned.answers,
+            # The local date: consultation dates are days in America/Mexico_City.
+            submitted_on=local_today(),
+            receipt_code=new_receipt_code(),
+            submission_token=token,
+        )
         try:
             with write_transaction() as session:
                 # Read the version again under the write lock: an edit, closing or
@@ -385,18 +398,6 @@ def store(consultation: Consultation | ConsultationCopy, token: str,
                 reason = unavailable_reason(consultation)
                 if reason:
                     raise ConsultationNotOpen(reason)
-                response = new_response(
-                    consultation,
-                    channel=CHANNEL,
-                    source=CHANNEL,
-                    municipality_code=cleaned.municipality_code,
-                    theme_codes=cleaned.theme_codes,
-                    answers=cleaned.answers,
-                    # The local date: consultation dates are days in America/Mexico_City.
-                    submitted_on=local_today(),
-                    receipt_code=new_receipt_code(),
-                    submission_token=token,
-                )
                 # The unique token is checked here, inside the transaction of the insert.
                 _insert(session, response)
             return Stored(response, replayed=False, receipt_code=response.receipt_code)
