@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from flask import (
     abort,
     current_app,
@@ -13,17 +11,17 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
-from flask_babel import refresh
 from flask_wtf.csrf import ValidationError, validate_csrf
+from markupsafe import Markup
 
 from app.auth.decorators import public
 from app.extensions import csrf, limiter
-from app.models import Consultation
 from app.public import bp
-from app.services import consultations as consultation_service
-from app.services import submissions
-from app.services.geography import municipalities_by_region
+from app.services import public_form, submissions
+from app.services.geography import municipality_choices
+from app.services.public_form import ConsultationCopy
 from app.services.submissions import FormValues, Problem
 from app.util import local_today
 
@@ -35,14 +33,15 @@ def answer_rate_limit() -> str:
     return current_app.config.get("ANSWER_RATE_LIMIT") or DEFAULT_ANSWER_RATE_LIMIT
 
 
-def _consultation(slug: str) -> Consultation:
-    found = consultation_service.get_by_slug(slug, include_drafts=False)
+def _consultation(slug: str) -> ConsultationCopy:
+    # The questionnaire is read once per version and process (services/public_form.py).
+    found = public_form.get_published(slug)
     if found is None:
         abort(404)
     return found
 
 
-def _posted_token(consultation: Consultation) -> str:
+def _posted_token(consultation: ConsultationCopy) -> str:
     """Keep the posted token when it is genuine (even if used: a used one shows its receipt)."""
     try:
         return submissions.check_token(consultation, request.form.get("submission_token"))
@@ -50,22 +49,15 @@ def _posted_token(consultation: Consultation) -> str:
         return submissions.issue_token(consultation)
 
 
-def _name_key(municipality) -> str:
-    """Sort names as a reader would: accents and case do not move a name."""
-    folded = unicodedata.normalize("NFD", municipality.name.casefold())
-    return "".join(char for char in folded if not unicodedata.combining(char))
-
-
-def _render_form(consultation: Consultation, values: FormValues, token: str,
+def _render_form(consultation: ConsultationCopy, values: FormValues, token: str,
                  problems: list[Problem] | None = None, notice: str | None = None,
                  status: int = 200):
     problems = problems or []
-    regions = municipalities_by_region()
+    regions = municipality_choices()
     errors: dict[str, list[str]] = {}
     for problem in problems:
         errors.setdefault(problem.key, []).append(problem.message)
-    return render_template(
-        "public/answer.html",
+    context = dict(
         consultation=consultation,
         values=values,
         token=token,
@@ -73,13 +65,32 @@ def _render_form(consultation: Consultation, values: FormValues, token: str,
         errors=errors,
         notice=notice,
         regions=regions,
-        municipalities={region.number: sorted(region.municipalities, key=_name_key)
-                        for region in regions},
+        municipalities={region.number: region.municipalities for region in regions},
         number_text=submissions.number_text,
-    ), status
+    )
+    empty = not problems and not notice and values == FormValues()
+    return render_template("public/answer.html", **context,
+                           fields_html=_empty_fields(context) if empty else None), status
 
 
-def _render_unavailable(consultation: Consultation, reason: str, refused: bool = False):
+FIELDS_CACHE = "consulta.answer_fields_html"
+
+
+def _empty_fields(context: dict) -> Markup:
+    """Return the questions of the empty form, rendered once per consultation version and
+    language in this process: most of the page, and the same for every person."""
+    consultation = context["consultation"]
+    locale = str(get_locale())
+    cache: dict = current_app.extensions.setdefault(FIELDS_CACHE, {})
+    found = cache.get((consultation.slug, locale))
+    if found is None or found[0] != consultation.key:
+        found = (consultation.key,
+                 Markup(render_template("public/_answer_fields.html", **context)))
+        cache[(consultation.slug, locale)] = found
+    return found[1]
+
+
+def _render_unavailable(consultation: ConsultationCopy, reason: str, refused: bool = False):
     return render_template(
         "public/answer_unavailable.html",
         consultation=consultation,
@@ -133,7 +144,7 @@ def answer(slug: str):
                             notice=error.message, status=400)
     existing = submissions.response_for_token(consultation, token)
     if existing is not None:
-        return _to_thanks(consultation, existing)
+        return _to_thanks(consultation, existing.receipt_code)
     cleaned, problems = submissions.validate(consultation, values)
     if problems:
         return _render_form(consultation, values, token, problems, status=422)
@@ -141,12 +152,17 @@ def answer(slug: str):
         stored = submissions.store(consultation, token, cleaned)
     except submissions.ConsultationNotOpen as error:
         return _render_unavailable(consultation, error.message, refused=True)
-    return _to_thanks(consultation, stored.response)
+    except submissions.FormChanged as error:
+        # Edited since the form was read: show the new version with the answers kept.
+        consultation = _consultation(slug)
+        values = submissions.read_form(consultation, request.form)
+        return _render_form(consultation, values, token, notice=error.message, status=400)
+    return _to_thanks(consultation, stored.receipt_code)
 
 
-def _to_thanks(consultation: Consultation, response):
+def _to_thanks(consultation: ConsultationCopy, receipt_code: str):
     return redirect(url_for("public.thanks", slug=consultation.slug,
-                            receipt_code=response.receipt_code), code=303)
+                            receipt_code=receipt_code), code=303)
 
 
 @bp.route("/c/<slug>/thanks/<receipt_code>")

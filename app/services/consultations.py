@@ -13,6 +13,7 @@ from app.database import write_transaction
 from app.extensions import db
 from app.models import CHANNELS, QUESTION_TYPES, Consultation, Option, Question, Response, Theme
 from app.services.errors import InvalidDefinition, StructureLocked
+from app.util import utcnow
 
 LANGUAGES = ("es", "en")
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
@@ -290,7 +291,12 @@ def load_definition(data: dict) -> tuple[Consultation, bool]:
                   "nothing was stored.", slug=consultation.slug,
                   num=response_count(consultation))
             )
+        before = None if created else export_definition(consultation)
         _apply(consultation, data)
+        if before is not None and export_definition(consultation) != before:
+            # Touch the row so its version moves even when only a theme, question or option
+            # changed: the public form's per-process copy is keyed by it (public_form.py).
+            consultation.updated_at = utcnow()
         session.flush()
     return consultation, created
 

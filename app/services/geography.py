@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask import current_app
 from flask_babel import gettext as _
 
 from app.database import write_transaction
@@ -101,6 +103,7 @@ def load_geography(path: Path = DATA_FILE) -> LoadResult:
                 for key, value in values.items():
                     setattr(municipality, key, value)
                 updated += 1
+    forget_choices()
     return LoadResult(regions_added, added, updated)
 
 
@@ -111,3 +114,62 @@ def municipalities_by_region() -> list[Region]:
             db.select(Region).options(db.selectinload(Region.municipalities)).order_by(Region.number)
         )
     )
+
+
+# --- the municipality list of the public forms, kept per process ----------------------------
+#
+# The geography is reference data (INEGI 2020, IIEG 2014 regions): it changes only when
+# `flask geo load` loads a new data file. Each process reads it once; `geo load` clears the
+# copy of its own process, and other running processes keep theirs until they restart, which
+# only matters for a renamed municipality (an added one is still accepted: is_municipality
+# asks the database about a code it does not know).
+
+CHOICES_KEY = "consulta.municipality_choices"
+
+
+@dataclass(frozen=True)
+class MunicipalityChoice:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class RegionChoices:
+    number: int
+    label: str
+    municipalities: tuple[MunicipalityChoice, ...]  # by name, as a reader sorts them
+
+
+def _name_key(name: str) -> str:
+    """Sort names as a reader would: accents and case do not move a name."""
+    folded = unicodedata.normalize("NFD", name.casefold())
+    return "".join(char for char in folded if not unicodedata.combining(char))
+
+
+def municipality_choices() -> tuple[RegionChoices, ...]:
+    """Return the regions in order, each with its municipalities by name (read once)."""
+    return _choices()[0]
+
+
+def is_municipality(code: str) -> bool:
+    """Return whether code is a municipality of Jalisco."""
+    return code in _choices()[1] or db.session.get(Municipality, code) is not None
+
+
+def _choices() -> tuple[tuple[RegionChoices, ...], frozenset[str]]:
+    cached = current_app.extensions.get(CHOICES_KEY)
+    if cached is None:
+        regions = tuple(
+            RegionChoices(region.number, region.label, tuple(
+                MunicipalityChoice(m.code, m.name)
+                for m in sorted(region.municipalities, key=lambda m: _name_key(m.name))))
+            for region in municipalities_by_region())
+        cached = (regions, frozenset(m.code for r in regions for m in r.municipalities))
+        if regions:  # an empty geography (not loaded yet) is not kept
+            current_app.extensions[CHOICES_KEY] = cached
+    return cached
+
+
+def forget_choices() -> None:
+    """Drop this process's copy of the municipality list (after the geography changed)."""
+    current_app.extensions.pop(CHOICES_KEY, None)

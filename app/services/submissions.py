@@ -18,14 +18,17 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from itsdangerous import BadSignature, Signer
+from sqlalchemy import bindparam, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
 from app.database import write_transaction
 from app.extensions import db
 from app.i18n import localized
-from app.models import Consultation, Municipality, Question, Response
+from app.models import Answer, Consultation, Question, Response, ResponseTheme
 from app.services.errors import DomainError
+from app.services.geography import is_municipality
+from app.services.public_form import ConsultationCopy, version_key
 from app.services.responses import new_receipt_code, new_response
 from app.util import local_today
 
@@ -42,6 +45,10 @@ class ConsultationNotOpen(DomainError):
 
 class InvalidToken(DomainError):
     """The hidden submission token is missing, forged or belongs to another consultation."""
+
+
+class FormChanged(DomainError):
+    """The consultation was edited between reading the form and storing it: check again."""
 
 
 # --- one-time tokens ----------------------------------------------------------------------
@@ -72,21 +79,23 @@ def token_message() -> str:
              "send them again.")
 
 
+# Built once: building a statement costs more than running these on an index.
+_BY_TOKEN = select(Response).where(Response.consultation_id == bindparam("consultation_id"),
+                                   Response.submission_token == bindparam("token"))
+_BY_RECEIPT = select(Response).where(Response.consultation_id == bindparam("consultation_id"),
+                                     Response.receipt_code == bindparam("receipt_code"),
+                                     Response.channel == CHANNEL)
+
+
 def response_for_token(consultation: Consultation, token: str) -> Response | None:
     """Return the response already stored with this token, if any."""
-    return db.session.scalar(
-        db.select(Response).where(Response.consultation_id == consultation.id,
-                                  Response.submission_token == token)
-    )
+    return db.session.scalar(_BY_TOKEN, {"consultation_id": consultation.id, "token": token})
 
 
 def response_for_receipt(consultation: Consultation, receipt_code: str) -> Response | None:
     """Return the online response of this consultation with that receipt code, if any."""
-    return db.session.scalar(
-        db.select(Response).where(Response.consultation_id == consultation.id,
-                                  Response.receipt_code == receipt_code.upper(),
-                                  Response.channel == CHANNEL)
-    )
+    return db.session.scalar(_BY_RECEIPT, {"consultation_id": consultation.id,
+                                           "receipt_code": receipt_code.upper()})
 
 
 # --- availability --------------------------------------------------------------------------
@@ -104,8 +113,12 @@ def unavailable_reason(consultation: Consultation) -> str | None:
         return _("This consultation is not open yet: answers are accepted from its opening "
                  "date.")
     if status != "open":
-        return _("This consultation is closed: answers are no longer accepted.")
+        return _closed_message()
     return None
+
+
+def _closed_message() -> str:
+    return _("This consultation is closed: answers are no longer accepted.")
 
 
 # --- reading and validating the form --------------------------------------------------------
@@ -184,7 +197,7 @@ def validate(consultation: Consultation, values: FormValues) -> tuple[Cleaned | 
     if not values.municipality:
         problems.append(Problem("municipality", "municipality", municipality_label,
                                 _("Choose your municipality.")))
-    elif db.session.get(Municipality, values.municipality) is None:
+    elif not is_municipality(values.municipality):
         problems.append(Problem("municipality", "municipality", municipality_label,
                                 _("\"%(value)s\" is not a municipality of Jalisco. Choose one "
                                   "from the list.", value=values.municipality)))
@@ -339,43 +352,91 @@ def _validate_question(question: Question, posted: list[str],
 
 @dataclass
 class Stored:
+    # The response as stored. A new one is not attached to the session (it was inserted
+    # directly, see _insert): read it, never add it.
     response: Response
     replayed: bool  # True when the token had already been used: nothing new was stored
+    receipt_code: str = ""
 
 
-def store(consultation: Consultation, token: str, cleaned: Cleaned) -> Stored:
+def store(consultation: Consultation | ConsultationCopy, token: str,
+          cleaned: Cleaned) -> Stored:
     """Store the answer with its one-time token in one transaction; a used token stores nothing.
 
-    Raise ConsultationNotOpen when the consultation does not take online answers today.
+    `consultation` is the model or the public form's copy (public_form.py) that `cleaned`
+    was validated against. Raise ConsultationNotOpen when the consultation does not take
+    online answers today, and FormChanged when it was edited since it was read.
     """
     consultation_id = consultation.id
     for _attempt in range(3):
+        # Built before the write transaction: SQLite's write lock is held for the inserts only.
+        response = new_response(
+            consultation,
+            channel=CHANNEL,
+            source=CHANNEL,
+            municipality_code=cleaned.municipality_code,
+            theme_codes=cleaned.theme_codes,
+            answers=cleaned.answers,
+            # The local date: consultation dates are days in America/Mexico_City.
+            submitted_on=local_today(),
+            receipt_code=new_receipt_code(),
+            submission_token=token,
+        )
         try:
             with write_transaction() as session:
-                current = session.get(Consultation, consultation_id)
-                reason = unavailable_reason(current)
+                # Read the version again under the write lock: an edit, closing or
+                # unpublishing a moment ago moved it.
+                stored_key = session.execute(_VERSION_BY_ID, {"id": consultation_id}).first()
+                if stored_key is None or tuple(stored_key) != version_key(consultation):
+                    # Edited, closed or unpublished since the form was read: say which.
+                    current = session.get(Consultation, consultation_id)
+                    reason = unavailable_reason(current) if current else _closed_message()
+                    if reason:
+                        raise ConsultationNotOpen(reason)
+                    raise FormChanged(token_message())
+                # The same version as the form's: its dates and channels are current.
+                reason = unavailable_reason(consultation)
                 if reason:
                     raise ConsultationNotOpen(reason)
-                response = new_response(
-                    current,
-                    channel=CHANNEL,
-                    source=CHANNEL,
-                    municipality_code=cleaned.municipality_code,
-                    theme_codes=cleaned.theme_codes,
-                    answers=cleaned.answers,
-                    # The local date: consultation dates are days in America/Mexico_City.
-                    submitted_on=local_today(),
-                    receipt_code=new_receipt_code(),
-                    submission_token=token,
-                )
-                session.add(response)
                 # The unique token is checked here, inside the transaction of the insert.
-                session.flush()
-            return Stored(response, replayed=False)
+                _insert(session, response)
+            return Stored(response, replayed=False, receipt_code=response.receipt_code)
         except IntegrityError:
             # Rolled back. A used token: show the response already stored. Otherwise it was
             # a (very unlikely) receipt code collision: try again with a new code.
             existing = response_for_token(consultation, token)
             if existing is not None:
-                return Stored(existing, replayed=True)
+                return Stored(existing, replayed=True, receipt_code=existing.receipt_code)
     raise RuntimeError("Could not store the response after three attempts.")
+
+
+_VERSION_BY_ID = select(Consultation.id, Consultation.version, Consultation.updated_at).where(
+    Consultation.id == bindparam("id"))
+
+
+def _insert(session, response: Response) -> None:
+    """Insert a response built by new_response, and its themes and answers, in 3 statements.
+
+    The same rows as session.add() and flush() would store (column defaults apply alike),
+    without the unit of work's bookkeeping, which took a third of a submission's time, and
+    with one INSERT for all answers where the unit of work issues one per kind of answer.
+    """
+    values = _set_columns(response, Response)
+    result = session.execute(insert(Response.__table__), values)
+    response.id = result.inserted_primary_key[0]
+    if response.themes:
+        session.execute(insert(ResponseTheme.__table__), [
+            {"response_id": response.id, "theme_id": t.theme_id, "position": t.position}
+            for t in response.themes])
+    if response.answers:
+        session.execute(insert(Answer.__table__), [
+            {"response_id": response.id, "question_id": a.question_id, "option_id": a.option_id,
+             "text_value": a.text_value, "number_value": a.number_value}
+            for a in response.answers])
+
+
+def _set_columns(instance, model) -> dict[str, Any]:
+    """Return the column values set on a new instance (the others get their defaults)."""
+    state = inspect(instance)
+    return {attr.key: state.dict[attr.key] for attr in model.__mapper__.column_attrs
+            if attr.key in state.dict}

@@ -1,0 +1,168 @@
+"""A published consultation as its public form reads it: loaded once per version, then shared.
+
+Every request of the answer form needs the consultation's whole questionnaire (themes,
+questions, options). Loading it as ORM objects took 5–6 queries and most of a request's
+time, for data that changes only when an administrator edits the consultation. So each app
+process keeps a read-only copy of it per consultation, keyed by the consultation row's
+optimistic-lock `version` and `updated_at`, and every request checks that key with one small
+query first: an edit anywhere (the consultation's texts, dates, state, or a theme, question or
+option, which touch the row: see builder._store and consultations.load_definition) moves the
+version, and the very next request of any process loads the new questionnaire. The copy is
+never served once the database holds another version.
+
+The copy answers the same attribute names as the models (Consultation, Theme, Question,
+Option) that the form's template and services read, so they accept either.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from flask import current_app
+
+from app.extensions import db
+from app.models import Consultation, Question
+
+CACHE_KEY = "consulta.public_forms"
+
+
+@dataclass(frozen=True)
+class OptionCopy:
+    id: int
+    code: str
+    label: dict
+    position: int
+
+
+@dataclass(frozen=True)
+class QuestionCopy:
+    id: int
+    code: str
+    type: str
+    required: bool
+    label: dict
+    max_length: int | None
+    min_value: float | None
+    max_value: float | None
+    position: int
+    options: tuple[OptionCopy, ...]
+    _by_code: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def has_options(self) -> bool:
+        return self.type in ("single", "multiple")
+
+    def option_by_code(self) -> dict[str, OptionCopy]:
+        return self._by_code
+
+
+@dataclass(frozen=True)
+class ThemeCopy:
+    id: int
+    code: str
+    name: dict
+    position: int
+
+
+@dataclass(frozen=True)
+class ConsultationCopy:
+    """What the public form reads of a consultation, as it was at `version`."""
+
+    id: int
+    slug: str
+    version: int
+    updated_at: datetime
+    title: dict
+    description: dict
+    opens_on: date
+    closes_on: date
+    closed_early_on: date | None
+    channels: list
+    is_draft: bool
+    theme_label: dict
+    theme_min: int
+    theme_max: int
+    theme_ranked: bool
+    themes: tuple[ThemeCopy, ...]
+    questions: tuple[QuestionCopy, ...]
+    _themes: dict = field(default_factory=dict, repr=False, compare=False)
+    _questions: dict = field(default_factory=dict, repr=False, compare=False)
+
+    # The same rules as the model's, not copies of them.
+    effective_closes_on = Consultation.effective_closes_on
+    status = Consultation.status
+    is_open = Consultation.is_open
+
+    @property
+    def key(self) -> tuple:
+        return (self.id, self.version, self.updated_at)
+
+    def theme_by_code(self) -> dict[str, ThemeCopy]:
+        return self._themes
+
+    def question_by_code(self) -> dict[str, QuestionCopy]:
+        return self._questions
+
+
+def version_key(consultation: Any) -> tuple:
+    """Return what identifies a consultation's stored state: it changes on every edit."""
+    return (consultation.id, consultation.version, consultation.updated_at)
+
+
+# Built once: building a statement costs more than running this one on its unique index.
+_VERSION_BY_SLUG = db.select(Consultation.id, Consultation.version, Consultation.updated_at).where(
+    Consultation.slug == db.bindparam("slug"), Consultation.is_draft.is_(False))
+
+
+def get_published(slug: str) -> ConsultationCopy | None:
+    """Return the current copy of the published (non-draft) consultation slug, or None."""
+    row = db.session.execute(_VERSION_BY_SLUG, {"slug": slug}).first()
+    if row is None:
+        return None
+    cache: dict[str, ConsultationCopy] = current_app.extensions.setdefault(CACHE_KEY, {})
+    found = cache.get(slug)
+    if found is None or found.key != tuple(row):
+        found = _load(row.id)
+        # One entry per slug: the cache holds at most one copy of each consultation.
+        cache[slug] = found
+    return found
+
+
+def _load(consultation_id: int) -> ConsultationCopy:
+    consultation = db.session.scalar(
+        db.select(Consultation)
+        .where(Consultation.id == consultation_id)
+        .options(db.selectinload(Consultation.themes),
+                 db.selectinload(Consultation.questions).selectinload(Question.options))
+        .execution_options(populate_existing=True)
+    )
+    return copy_of(consultation)
+
+
+def copy_of(consultation: Consultation) -> ConsultationCopy:
+    """Return a read-only copy of the consultation and its questionnaire."""
+    themes = tuple(ThemeCopy(t.id, t.code, copy.deepcopy(t.name), t.position)
+                   for t in consultation.themes)
+    questions = []
+    for q in consultation.questions:
+        options = tuple(OptionCopy(o.id, o.code, copy.deepcopy(o.label), o.position)
+                        for o in q.options)
+        questions.append(QuestionCopy(
+            q.id, q.code, q.type, q.required, copy.deepcopy(q.label), q.max_length,
+            q.min_value, q.max_value, q.position, options,
+            _by_code={o.code: o for o in options}))
+    questions = tuple(questions)
+    c = consultation
+    return ConsultationCopy(
+        id=c.id, slug=c.slug, version=c.version, updated_at=c.updated_at,
+        title=copy.deepcopy(c.title), description=copy.deepcopy(c.description),
+        opens_on=c.opens_on, closes_on=c.closes_on, closed_early_on=c.closed_early_on,
+        channels=list(c.channels or []), is_draft=c.is_draft,
+        theme_label=copy.deepcopy(c.theme_label), theme_min=c.theme_min,
+        theme_max=c.theme_max, theme_ranked=c.theme_ranked, themes=themes,
+        questions=questions, _themes={t.code: t for t in themes},
+        _questions={q.code: q for q in questions})
+

@@ -1,0 +1,179 @@
+"""The answer form keeps its questionnaire per process: never stale, and few statements."""
+
+from __future__ import annotations
+
+import copy
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, text
+
+from app.extensions import db
+from app.models import Response
+from app.services import builder
+from app.services.consultations import load_definition
+from tests.conftest import demo_definition
+from tests.public.answer_helpers import form_token, valid_answer
+
+FORM = "/c/abierta/answer"
+
+
+@pytest.fixture
+def definition():
+    from datetime import timedelta
+
+    from app.util import local_today
+
+    today = local_today()
+    return demo_definition(slug="abierta", opens_on=(today - timedelta(days=2)).isoformat(),
+                           closes_on=(today + timedelta(days=10)).isoformat())
+
+
+@pytest.fixture
+def consultation(app, definition):
+    return load_definition(definition)[0]
+
+
+def edited(definition, change):
+    data = copy.deepcopy(definition)
+    change(data)
+    return data
+
+
+def rename_theme(data, code="health", es="Salud pública", en="Public health"):
+    theme = next(t for t in data["themes"] if t["code"] == code)
+    theme["name"] = {"es": es, "en": en}
+
+
+def test_a_theme_renamed_with_consultations_load_shows_on_the_next_form(client, consultation,
+                                                                         definition):
+    assert ">Salud<" in client.get(FORM).get_data(as_text=True)  # the copy is now kept
+    load_definition(edited(definition, rename_theme))
+    html = client.get(FORM).get_data(as_text=True)
+    assert ">Salud pública<" in html
+    assert ">Salud<" not in html
+    assert ">Public health<" in client.get(FORM + "?lang=en").get_data(as_text=True)
+
+
+def test_a_question_changed_in_the_builder_shows_on_the_next_form(client, consultation):
+    assert "¿A qué sector perteneces?" in client.get(FORM).get_data(as_text=True)
+
+    def change(data):
+        sector = next(q for q in data["questions"] if q["code"] == "sector")
+        sector["label"] = {"es": "¿De qué sector eres?", "en": "Which sector are you from?"}
+        sector["options"].append({"code": "retired", "label": {"es": "Jubilado", "en": "Retired"}})
+
+    builder.edit("abierta", consultation.version, change, actor=None, action="test.edit")
+    html = client.get(FORM).get_data(as_text=True)
+    assert "¿De qué sector eres?" in html
+    assert "¿A qué sector perteneces?" not in html
+    assert 'value="retired"' in html
+
+
+def test_an_edit_by_another_process_is_seen_through_the_database_alone(client, consultation):
+    """Nothing tells this process about the edit: the version it reads per request does."""
+    assert ">Salud<" in client.get(FORM).get_data(as_text=True)
+    db.session.execute(text("UPDATE theme SET name = :name WHERE code = 'health'"),
+                       {"name": '{"es": "Salud y medicinas", "en": "Health care"}'})
+    db.session.execute(text("UPDATE consultation SET version = version + 1"))
+    db.session.commit()
+    assert ">Salud y medicinas<" in client.get(FORM).get_data(as_text=True)
+
+
+def test_an_unpublished_consultation_stops_answering_at_once(client, consultation):
+    assert client.get(FORM).status_code == 200
+    builder.unpublish("abierta", consultation.version, actor=None)
+    assert client.get(FORM).status_code == 404
+
+
+def test_an_edit_while_a_post_is_checked_stores_nothing(app, consultation, definition):
+    """The version is read again under the write lock: an answer checked against the old
+    questionnaire is not stored against the new one."""
+    from werkzeug.datastructures import MultiDict
+
+    from app.services import public_form, submissions
+
+    with app.test_request_context():
+        form = public_form.get_published("abierta")
+        token = submissions.issue_token(form)
+        values = submissions.read_form(form, MultiDict(valid_answer(token)))
+        cleaned, problems = submissions.validate(form, values)
+        assert problems == []
+        load_definition(edited(definition, rename_theme))
+        with pytest.raises(submissions.FormChanged):
+            submissions.store(form, token, cleaned)
+        assert db.session.scalar(db.select(db.func.count(Response.id))) == 0
+        stored = submissions.store(public_form.get_published("abierta"), token, cleaned)
+    assert stored.replayed is False
+    assert db.session.scalar(db.select(db.func.count(Response.id))) == 1
+
+
+def test_the_form_changed_answer_keeps_the_answers_and_shows_the_new_version(
+        client, consultation, definition, monkeypatch):
+    from app.services import submissions
+
+    original = submissions.store
+
+    def edit_first(*args, **kwargs):
+        load_definition(edited(definition, rename_theme))
+        return original(*args, **kwargs)
+
+    token = form_token(client.get(FORM).get_data(as_text=True))
+    monkeypatch.setattr(submissions, "store", edit_first)
+    response = client.post(FORM, data=valid_answer(token))
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "Este formulario se modificó o caducó" in html
+    assert ">Salud pública<" in html
+    assert 'value="health" selected' in html  # the answers are kept
+    assert f'value="{token}"' in html  # and the unused token
+    assert db.session.scalar(db.select(db.func.count(Response.id))) == 0
+    monkeypatch.setattr(submissions, "store", original)
+    assert client.post(FORM, data=valid_answer(token)).status_code == 303
+    assert db.session.scalar(db.select(db.func.count(Response.id))) == 1
+
+
+def test_each_language_gets_its_own_kept_form(client, consultation):
+    spanish = client.get(FORM).get_data(as_text=True)
+    english = client.get(FORM + "?lang=en").get_data(as_text=True)
+    assert ">Salud<" in spanish
+    assert ">Health<" not in spanish
+    assert ">Health<" in english
+    assert ">Salud<" not in english
+    assert ">Health<" in client.get(FORM).get_data(as_text=True)  # the session keeps English
+
+
+@contextmanager
+def counted_statements():
+    engine = db.engine
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):  # noqa: ARG001
+        if statement.strip().upper() not in ("BEGIN", "BEGIN IMMEDIATE"):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_statements_per_request(client, consultation):
+    """A submission reads the consultation's version, not its whole questionnaire, and stores
+    the response in one transaction."""
+    client.get(FORM)  # the first form of a version loads the questionnaire
+    with counted_statements() as form:
+        token = form_token(client.get(FORM).get_data(as_text=True))
+    with counted_statements() as post:
+        response = client.post(FORM, data=valid_answer(token))
+    assert response.status_code == 303
+    with counted_statements() as thanks:
+        assert client.get(response.headers["Location"]).status_code == 200
+    # Form: the version. Post: the version, the token, the consultation under the write lock,
+    # then the inserts (response, its answers, its themes). Thanks: the version, the response.
+    assert len(form) == 1, form
+    inserts = [s for s in post if s.lstrip().upper().startswith("INSERT")]
+    assert len(post) - len(inserts) == 3, post
+    assert len(inserts) <= 6, inserts
+    assert len(thanks) == 2, thanks
