@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,7 +19,8 @@ from typing import IO, Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, text
+from sqlalchemy import String, any_, bindparam, func, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
 from app.database import write_transaction
@@ -563,6 +565,18 @@ def _xlsx_rows(stream: IO[bytes]) -> int:
     return rows
 
 
+def _one_of(column, values: list[str]):
+    """Return `column IN values` with the values as one bound parameter, not thousands.
+
+    An IN list of 5,000 parameters took 0.4-2.4 s per query on PostgreSQL (parsing and
+    planning); an array (PostgreSQL) or a JSON array (SQLite) takes a few milliseconds.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam("values", values, type_=ARRAY(String)))
+    return column.in_(text("SELECT value FROM json_each(:values)")
+                      .bindparams(values=json.dumps(values)).columns(value=String))
+
+
 def _stored_duplicates(consultation: Consultation, serial_rows: dict[str, int]) -> list[Problem]:
     """Return a problem for every serial already stored or being keyed in this consultation."""
     problems = []
@@ -570,13 +584,13 @@ def _stored_duplicates(consultation: Consultation, serial_rows: dict[str, int]) 
     for start in range(0, len(serials), CHECK_CHUNK):
         part = serials[start : start + CHECK_CHUNK]
         stored = db.session.scalars(db.select(Response.form_serial).where(
-            Response.consultation_id == consultation.id, Response.form_serial.in_(part)))
+            Response.consultation_id == consultation.id, _one_of(Response.form_serial, part)))
         for serial in stored:
             problems.append(Problem(serial_rows[serial], "form_serial", serial,
                                     _("duplicate serial: a response with this serial is "
                                       "already stored")))
         keyed = db.session.scalars(db.select(PaperKeying.serial).distinct().where(
-            PaperKeying.consultation_id == consultation.id, PaperKeying.serial.in_(part)))
+            PaperKeying.consultation_id == consultation.id, _one_of(PaperKeying.serial, part)))
         for serial in keyed:
             problems.append(Problem(serial_rows[serial], "form_serial", serial,
                                     _("duplicate serial: this form is being keyed on the "
