@@ -6,10 +6,10 @@ For each database and size: a fresh database (migrations, geography, an open cop
 consultation), a CSV of that many paper rows in the import format of DESIGN.md written by
 bench/generate.py (seeded), then `flask --app wsgi responses import SLUG FILE` in its own
 process; reports its wall time, rows/s, the child's CPU time (user + system), its peak RSS
-(ru_maxrss of the waited-for process) and the rows stored. The command's start-up (Python, the
-app, one query) is timed apart by running it once on an unknown consultation first; rows/s
-net of start-up = rows / (seconds - startup seconds). Goal: over 5,000 rows/s with full validation, memory flat in the
-number of rows (compare the sizes).
+(ru_maxrss of the waited-for process) and the rows stored. The command's start-up (Python,
+the app, one query) is timed apart by running it once on an unknown consultation first;
+rows/s net of start-up = rows / (seconds - startup seconds). Goal: over 5,000 rows/s with full
+validation, memory flat in the number of rows (compare the sizes).
 """
 
 from __future__ import annotations
