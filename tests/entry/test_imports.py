@@ -284,3 +284,55 @@ def test_template_lists_every_column(make_consultation):
 def test_a_long_file_name_is_kept_short(make_consultation):
     result = run(make_consultation(), csv_bytes([row("S-1")]), "f" * 300 + ".csv")
     assert len(result.batch.filename) <= 255
+
+
+def stored_rows(response):
+    themes = [(t.theme_id, t.position) for t in response.themes]
+    answers = sorted((a.question_id, a.option_id, a.text_value, a.number_value)
+                     for a in response.answers)
+    return (response.channel, response.municipality_code, response.submitted_on,
+            response.state, themes, answers)
+
+
+def test_imported_rows_are_stored_as_new_response_builds_them(make_consultation):
+    """The import writes rows without the ORM: they must equal what new_response builds."""
+    from datetime import date
+
+    from app.services.responses import new_response
+
+    consultation = make_consultation()
+    cases = [row("S-1"), row("S-2", heard_via="", age="", problem="", themes="water"),
+             row("S-3", age="12.5", heard_via="school;radio_tv",
+                 submitted_on=local_today().isoformat()),
+             row("", channel="online", municipality="14097", sector="public")]
+    run(consultation, csv_bytes(cases))
+    imported = db.session.scalars(db.select(Response).order_by(Response.id)).all()
+    checker = imports._RowChecker(consultation, None)
+    for number, (values, response) in enumerate(zip(cases, imported, strict=True), start=2):
+        parsed = checker.check(number, {k: str(v) for k, v in values.items()}, [], [])
+        built = new_response(consultation, channel=parsed["channel"], source="import",
+                             municipality_code=parsed["municipality_code"],
+                             theme_codes=parsed["theme_codes"], answers=parsed["answers"],
+                             submitted_on=parsed["submitted_on"])
+        assert stored_rows(response) == stored_rows(built)
+        assert (response.source, response.form_serial) == ("import", values["form_serial"]
+                                                           or None)
+        assert isinstance(response.submitted_on, date)
+    db.session.rollback()
+
+
+def test_ids_after_an_import_are_new(make_consultation):
+    """Response ids are reserved by the import; later responses and imports do not clash."""
+    consultation = make_consultation()
+    first = run(consultation, csv_bytes(serials(3)))
+    second = run(consultation, csv_bytes(serials(2, start=10)))
+    from app.services.responses import new_response
+
+    db.session.add(new_response(consultation, channel="online", source="online",
+                                municipality_code="14039", theme_codes=["health"],
+                                answers={"sector": "private"}))
+    db.session.commit()
+    ids = db.session.scalars(db.select(Response.id).order_by(Response.id)).all()
+    assert len(set(ids)) == 6
+    assert {r.batch_id for r in db.session.scalars(db.select(Response))} == {
+        first.batch.id, second.batch.id, None}
