@@ -349,8 +349,12 @@ def pinned_csv(app, consultation, chunk_size: int) -> str:
     return out
 
 
-@pytest.mark.parametrize("chunk_size", [opendata.CHUNK_SIZE, 2, 4])
-def test_csv_bytes_are_pinned(app, client, make_consultation, chunk_size):
+@pytest.mark.parametrize(("chunk_size", "fetch_size"),
+                         [(opendata.CHUNK_SIZE, opendata.FETCH_SIZE), (2, 2), (2, 4), (4, 3)])
+def test_csv_bytes_are_pinned(app, client, make_consultation, monkeypatch, chunk_size,
+                              fetch_size):
+    """Same bytes whatever the chunk and fetch sizes (several chunks per round of queries)."""
+    monkeypatch.setattr(opendata, "FETCH_SIZE", fetch_size)
     consultation = make_consultation("closed", publish_free_text=True)
     add_responses(consultation)
     expected = pinned_csv(app, consultation, chunk_size)
@@ -376,3 +380,16 @@ def test_xlsx_cells_are_pinned(app, client, make_consultation):
     assert [tuple(cell if cell != "" else None for cell in row)
             for row in opendata.dictionary_rows(consultation)] == \
         list(workbook["dictionary"].iter_rows(values_only=True))
+
+
+@pytest.mark.parametrize("key", ["k", "bench-secret-key", "x" * 64, "ñ" * 40, "y" * 200])
+def test_anonymous_id_is_the_hmac_of_slug_and_id(app, make_consultation, key):
+    import hashlib
+    import hmac
+
+    consultation = make_consultation("closed")
+    app.config["SECRET_KEY"] = key
+    for response_id in (1, 42, 10**9):
+        assert opendata.anonymous_id(consultation, response_id) == hmac.new(
+            key.encode(), f"opendata:{consultation.slug}:{response_id}".encode(),
+            hashlib.sha256).hexdigest()[:16]
