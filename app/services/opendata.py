@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import groupby
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from flask import current_app
 from flask_babel import force_locale
@@ -34,7 +34,7 @@ from sqlalchemy import bindparam, select
 
 from app.extensions import db
 from app.i18n import localized
-from app.models import Answer, Consultation, Municipality, Response, ResponseTheme
+from app.models import Answer, Consultation, Municipality, Option, Response, ResponseTheme
 from app.services.anonymize import scrub
 from app.services.spreadsheet import safe_cell, safe_row
 
@@ -117,11 +117,18 @@ def fields(consultation: Consultation) -> list[Field]:
 
 def anonymous_id(consultation: Consultation, response_id: int) -> str:
     """Return the public identifier of a response: a keyed hash, not the database id."""
-    return _hasher(consultation)(response_id)
+    inner_copy, outer_copy = _hash_states(consultation)
+    digest = inner_copy()
+    digest.update(b"%d" % response_id)
+    outer = outer_copy()
+    outer.update(digest.digest())
+    return outer.hexdigest()[:16]
 
 
-def _hasher(consultation: Consultation):
-    """Return a function response id -> anonymous id (HMAC-SHA256, first 16 hex digits).
+def _hash_states(consultation: Consultation):
+    """Return the copy methods of the inner and outer SHA-256 states of the id's HMAC.
+
+    The anonymous id is HMAC-SHA256(SECRET_KEY, "opendata:<slug>:<id>"), first 16 hex digits.
 
     HMAC(K, m) = H((K ^ opad) || H((K ^ ipad) || m)) (RFC 2104). The key pads and the constant
     prefix "opendata:<slug>:" are hashed once; each id then costs two copies of a SHA-256 state
@@ -134,16 +141,7 @@ def _hasher(consultation: Consultation):
     inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
     inner.update(f"opendata:{consultation.slug}:".encode())
     outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
-    inner_copy, outer_copy = inner.copy, outer.copy
-
-    def anonymous(response_id: int) -> str:
-        digest = inner_copy()
-        digest.update(b"%d" % response_id)
-        result = outer_copy()
-        result.update(digest.digest())
-        return result.hexdigest()[:16]
-
-    return anonymous
+    return inner.copy, outer.copy
 
 
 def _clean(text: str) -> bool:
@@ -166,15 +164,12 @@ def _chunks(consultation: Consultation, chunk_size: int) -> Iterator[list[list]]
     width = len(published)
     option_code = {option.id: option.code for question in published
                    for option in question.options}
-    option_position = {option.id: option.position for question in published
-                       for option in question.options}
     theme_code = {theme.id: theme.code for theme in consultation.themes}
     # Codes that can't start a formula need no neutralizing, nor can a ";"-join of them.
     themes_clean = all(_clean(code) for code in theme_code.values())
     column_clean = [question.type != "text" and all(_clean(option.code)
                                                    for option in question.options)
                     for question in published]
-    anonymous = _hasher(consultation)
     places: dict[tuple[str, str], tuple] = {}
     municipalities = {code: (region, 1 if metro else 0) for code, region, metro in
                       db.session.execute(select(Municipality.code, Municipality.region_number,
@@ -195,49 +190,57 @@ def _chunks(consultation: Consultation, chunk_size: int) -> Iterator[list[list]]
     themes_query = (select(ResponseTheme.response_id, ResponseTheme.theme_id)
                     .where(ResponseTheme.response_id.between(low, high))
                     .order_by(ResponseTheme.response_id, ResponseTheme.position))
-    answers_query = (select(Answer.response_id, Answer.question_id, Answer.option_id,
-                            Answer.text_value)
+    # Answers of a response by question, then in the question's order of options, then as
+    # answered. When option ids follow the options' positions (as options are created), the
+    # id orders them without a join to the option table.
+    by_id = all([option.position for option in sorted(question.options, key=attrgetter("id"))]
+                 == sorted(option.position for option in question.options)
+                 for question in published)
+    option_order = Answer.option_id if by_id else Option.position
+    answers_query = select(Answer.response_id, Answer.question_id, Answer.option_id,
+                           Answer.text_value)
+    if option_order is Option.position:
+        answers_query = answers_query.outerjoin(Option, Option.id == Answer.option_id)
+    answers_query = (answers_query
                      .where(Answer.response_id.between(low, high),
                             Answer.question_id.in_(list(column_of)))
-                     .order_by(Answer.response_id, Answer.id))
+                     .order_by(Answer.response_id, Answer.question_id, option_order,
+                               Answer.id))
     first, first_two = itemgetter(0), itemgetter(0, 1)
+    # The day as the database driver returns it (a string on SQLite) -> ISO text, through
+    # SQLAlchemy's own Date conversion, once per distinct value.
+    to_date = (Response.submitted_on.type.dialect_impl(connection.dialect)
+               .result_processor(connection.dialect, None))
+    inner_copy, outer_copy = _hash_states(consultation)
     last_id = 0
     while True:
-        batch = connection.execute(responses, {"last_id": last_id}).all()
+        batch = _tuples(connection, responses, {"last_id": last_id})
         if not batch:
             return
         bounds = {"low": batch[0][0], "high": batch[-1][0]}
         wanted = {row[0] for row in batch}
+        theme_rows = groupby(_tuples(connection, themes_query, bounds), first)
         if themes_clean:
             themes = {rid: ";".join([theme_code[theme] for _, theme in group])
-                      for rid, group in groupby(connection.execute(themes_query, bounds),
-                                                first) if rid in wanted}
+                      for rid, group in theme_rows if rid in wanted}
         else:
             themes = {rid: safe_cell(";".join([theme_code[theme] for _, theme in group]))
-                      for rid, group in groupby(connection.execute(themes_query, bounds),
-                                                first) if rid in wanted}
+                      for rid, group in theme_rows if rid in wanted}
         answers: dict[int, list[str]] = {}
         if width:
             for (rid, question_id), group in groupby(
-                    connection.execute(answers_query, bounds), first_two):
+                    _tuples(connection, answers_query, bounds), first_two):
                 if rid not in wanted:
                     continue
                 group = list(group)
-                if len(group) > 1:
-                    # Options in their order in the question, then as answered.
-                    group.sort(key=lambda row: option_position.get(row[2], -1))
-                texts = False
-                values = []
-                for _, _, option_id, text_value in group:
-                    if option_id:
-                        values.append(option_code.get(option_id))
-                    else:
-                        values.append(scrub(text_value))
-                        texts = True
-                cell = ";".join(filter(None, values))
                 column = column_of[question_id]
-                if texts or not column_clean[column]:
-                    cell = safe_cell(cell)
+                options = [row[2] for row in group]
+                if column_clean[column] and all(options):
+                    cell = ";".join(filter(None, map(option_code.get, options)))
+                else:  # free text (or an option question's odd text answer): scrub, neutralize
+                    cell = safe_cell(";".join(filter(None, [
+                        option_code.get(option_id) if option_id else scrub(text_value)
+                        for _, _, option_id, text_value in group])))
                 cells = answers.get(rid)
                 if cells is None:
                     cells = answers[rid] = [""] * width
@@ -245,6 +248,7 @@ def _chunks(consultation: Consultation, chunk_size: int) -> Iterator[list[list]]
         empty = [""] * width
         days: dict = {}
         rows = []
+        append = rows.append
         for response_id, day, channel, municipality in batch:
             place = places.get((channel, municipality))
             if place is None:
@@ -252,15 +256,33 @@ def _chunks(consultation: Consultation, chunk_size: int) -> Iterator[list[list]]
                     safe_cell(channel), safe_cell(municipality), *municipalities[municipality])
             text_day = days.get(day)
             if text_day is None:
-                text_day = days[day] = day.isoformat()
-            rows.append([anonymous(response_id), text_day, *place, themes.get(response_id, ""),
-                         *answers.get(response_id, empty)])
+                text_day = days[day] = (to_date(day) if to_date else day).isoformat()
+            # anonymous_id(), inlined: this loop runs once per response.
+            digest = inner_copy()
+            digest.update(b"%d" % response_id)
+            outer = outer_copy()
+            outer.update(digest.digest())
+            append([outer.hexdigest()[:16], text_day, *place, themes.get(response_id, ""),
+                    *answers.get(response_id, empty)])
         for start in range(0, len(rows), chunk_size):
             chunk = rows[start:start + chunk_size]
             # Hide arrival order inside the chunk: by day, then by the (random-looking) id.
             chunk.sort(key=_day_then_id)
             yield chunk
         last_id = bounds["high"]
+
+
+def _tuples(connection, statement, params) -> list[tuple]:
+    """Run a Core select; return the driver's plain tuples (no per-row Row objects).
+
+    Values come as the driver gives them: only the integers and strings selected here are
+    used raw (the day goes through the column type's conversion above).
+    """
+    result = connection.execute(statement, params)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
 
 
 _day_then_id = itemgetter(1, 0)

@@ -393,3 +393,16 @@ def test_anonymous_id_is_the_hmac_of_slug_and_id(app, make_consultation, key):
         assert opendata.anonymous_id(consultation, response_id) == hmac.new(
             key.encode(), f"opendata:{consultation.slug}:{response_id}".encode(),
             hashlib.sha256).hexdigest()[:16]
+
+
+def test_multiple_choice_cells_follow_the_order_of_options(client, closed):
+    """Options reordered after creation: cells follow the new positions (not the ids)."""
+    heard = next(question for question in closed.questions if question.code == "heard_via")
+    by_code = {option.code: option for option in heard.options}
+    assert read_csv(client, closed.slug)["heard_via"].str.contains("school;other").any()
+    by_code["school"].position, by_code["other"].position = (by_code["other"].position,
+                                                             by_code["school"].position)
+    db.session.commit()
+    cells = set(read_csv(client, closed.slug)["heard_via"])
+    assert "other;school" in cells
+    assert "school;other" not in cells
