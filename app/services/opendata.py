@@ -1,9 +1,9 @@
 """Open data: one anonymized row per accepted response, streamed in chunks.
 
-Rows are read by keyset pagination over the response id (CHUNK_SIZE at a time), with the
-themes and answers of a chunk fetched by two grouped queries over the same id range, so a
-million responses cost a few thousand small queries and flat memory, never one ORM object per
-response.
+Rows are read by keyset pagination over the response id (FETCH_SIZE at a time), with the
+themes and answers of a batch fetched by two range queries over the same ids, as plain driver
+tuples: a million responses cost 150 queries and flat memory, never one ORM object per
+response (bench/export.py; bench/RESULTS.md has the figures).
 
 Anonymity:
 - the `id` column is not the database id: it is HMAC-SHA256(SECRET_KEY, slug:id), first 16 hex
