@@ -313,3 +313,96 @@ def test_api_ranking_recomputed_from_csv_with_pandas(client, closed):
         assert theme["borda"] == row["borda"]
         assert theme["vote_share"] == pytest.approx(row["vote_share"])
         assert theme["respondent_share"] == pytest.approx(row["respondent_share"])
+
+
+# The exact bytes of responses.csv for ROWS with free text published, in insertion order and
+# without the id column (a public contract: column order, quoting, scrubbing, neutralizing).
+PINNED = [
+    '2016-10-17,online,14039,12,1,security;health;education,private,school,'
+    '"\'=HYPERLINK(""[…]"',
+    '2016-10-18,paper,14039,12,1,security,public,,"Soy […], escribe a […]"',
+    "2016-10-19,online,14120,12,1,health;security,private,school;other,'+1 mala idea",
+    "2016-10-17,paper,14001,3,0,security;health;education,academia,other,[…]",
+    "2016-10-18,paper,14001,3,0,corruption,private,,'-2+3",
+    "2016-10-19,online,14001,3,0,health;corruption,public,,Tab y BEL",
+]
+PINNED_HEADER = ("id,submitted_on,channel,municipality,region,metro,themes,sector,heard_via,"
+                 "problem\n")
+
+
+def pinned_csv(app, consultation, chunk_size: int) -> str:
+    """Return the expected CSV: HMAC ids, rows by day then id inside each chunk of responses."""
+    import hashlib
+    import hmac
+
+    key = app.config["SECRET_KEY"].encode()
+    ids = db.session.scalars(db.select(datasets.Response.id).where(
+        datasets.Response.consultation_id == consultation.id,
+        datasets.Response.state == "accepted").order_by(datasets.Response.id)).all()
+    rows = [(hmac.new(key, f"opendata:{consultation.slug}:{rid}".encode(),
+                      hashlib.sha256).hexdigest()[:16], line)
+            for rid, line in zip(ids, PINNED, strict=True)]
+    out = PINNED_HEADER
+    for start in range(0, len(rows), chunk_size):
+        chunk = sorted(rows[start:start + chunk_size], key=lambda row: (row[1][:10], row[0]))
+        out += "".join(f"{anonymous},{line}\n" for anonymous, line in chunk)
+    return out
+
+
+@pytest.mark.parametrize(("chunk_size", "fetch_size"),
+                         [(opendata.CHUNK_SIZE, opendata.FETCH_SIZE), (2, 2), (2, 4), (4, 3)])
+def test_csv_bytes_are_pinned(app, client, make_consultation, monkeypatch, chunk_size,
+                              fetch_size):
+    """Same bytes whatever the chunk and fetch sizes (several chunks per round of queries)."""
+    monkeypatch.setattr(opendata, "FETCH_SIZE", fetch_size)
+    consultation = make_consultation("closed", publish_free_text=True)
+    add_responses(consultation)
+    expected = pinned_csv(app, consultation, chunk_size)
+    assert "".join(opendata.csv_stream(consultation, chunk_size=chunk_size)) == expected
+    if chunk_size == opendata.CHUNK_SIZE:
+        response = client.get(f"/api/v1/consultations/{consultation.slug}/responses.csv")
+        assert response.get_data(as_text=True) == expected
+
+
+def test_xlsx_cells_are_pinned(app, client, make_consultation):
+    consultation = make_consultation("closed", publish_free_text=True)
+    add_responses(consultation)
+    import csv
+
+    expected = list(csv.reader(io.StringIO(pinned_csv(app, consultation,
+                                                      opendata.CHUNK_SIZE))))
+    for row in expected[1:]:
+        row[4], row[5] = int(row[4]), int(row[5])  # region and metro are numbers
+    expected = [tuple(cell if cell != "" else None for cell in row) for row in expected]
+    response = client.get(f"/api/v1/consultations/{consultation.slug}/responses.xlsx")
+    workbook = load_workbook(io.BytesIO(response.get_data()))
+    assert list(workbook["responses"].iter_rows(values_only=True)) == expected
+    assert [tuple(cell if cell != "" else None for cell in row)
+            for row in opendata.dictionary_rows(consultation)] == \
+        list(workbook["dictionary"].iter_rows(values_only=True))
+
+
+@pytest.mark.parametrize("key", ["k", "bench-secret-key", "x" * 64, "ñ" * 40, "y" * 200])
+def test_anonymous_id_is_the_hmac_of_slug_and_id(app, make_consultation, key):
+    import hashlib
+    import hmac
+
+    consultation = make_consultation("closed")
+    app.config["SECRET_KEY"] = key
+    for response_id in (1, 42, 10**9):
+        assert opendata.anonymous_id(consultation, response_id) == hmac.new(
+            key.encode(), f"opendata:{consultation.slug}:{response_id}".encode(),
+            hashlib.sha256).hexdigest()[:16]
+
+
+def test_multiple_choice_cells_follow_the_order_of_options(client, closed):
+    """Options reordered after creation: cells follow the new positions (not the ids)."""
+    heard = next(question for question in closed.questions if question.code == "heard_via")
+    by_code = {option.code: option for option in heard.options}
+    assert read_csv(client, closed.slug)["heard_via"].str.contains("school;other").any()
+    by_code["school"].position, by_code["other"].position = (by_code["other"].position,
+                                                             by_code["school"].position)
+    db.session.commit()
+    cells = set(read_csv(client, closed.slug)["heard_via"])
+    assert "other;school" in cells
+    assert "school;other" not in cells
