@@ -90,7 +90,14 @@ def _reset_postgres(engine) -> None:
 
 
 def _config(url: str, **extra) -> type[TestingConfig]:
-    return type("TestConfig", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": url, **extra})
+    settings = {"SQLALCHEMY_DATABASE_URI": url}
+    if url.startswith("postgresql"):
+        # A test database need not survive a crash: commits don't wait for the disk.
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **TestingConfig.SQLALCHEMY_ENGINE_OPTIONS,
+            "connect_args": {"options": "-c synchronous_commit=off"},
+        }
+    return type("TestConfig", (TestingConfig,), {**settings, **extra})
 
 
 @pytest.fixture
