@@ -6,6 +6,8 @@ FLASK := $(BIN)/flask --app wsgi
 PORT ?= $(or $(FLASK_RUN_PORT),5000)
 CATALOGS := translations/es/LC_MESSAGES/messages.po translations/en/LC_MESSAGES/messages.po
 COMPILED := $(CATALOGS:.po=.mo)
+# pytest-xdist workers for `make test` (one per core; 0 runs the suite in one process).
+TEST_WORKERS ?= auto
 
 .PHONY: help install run setup test test-fast lint i18n-extract i18n-update i18n-compile i18n-check bench clean
 
@@ -39,7 +41,7 @@ lint: install ## ruff.
 	$(BIN)/ruff check .
 
 test: install i18n-compile lint ## Lint, then the whole suite (SQLite; PostgreSQL with TEST_DATABASE_URL).
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 i18n-extract: install ## Extract messages into translations/messages.pot.
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --add-comments="Translators:" --no-location --sort-output --omit-header -o translations/messages.pot app

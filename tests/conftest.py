@@ -11,10 +11,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from app import create_app
 from app.extensions import db
@@ -23,6 +25,8 @@ from config import TestingConfig
 
 KEEP_TABLES = {"region", "municipality", "alembic_version"}
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# The pytest-xdist worker ("gw0", "gw1", …), or "" when the suite runs in one process.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 DEMO_FILE = Path(__file__).resolve().parent.parent / "app" / "demo" / "consulta-ampliada-2016.json"
 
 
@@ -38,6 +42,8 @@ def database_url() -> Iterator[str]:
     """Return the URL of a database migrated once for the session, with the geography loaded."""
     url = os.environ.get("TEST_DATABASE_URL")
     tmpdir = None
+    if url and WORKER:
+        url = _worker_database(url)
     if not url:
         tmpdir = tempfile.mkdtemp(prefix="consulta-test-")
         url = f"sqlite:///{tmpdir}/test.db"
@@ -57,6 +63,26 @@ def database_url() -> Iterator[str]:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
+def _worker_database(url: str) -> str:
+    """Return a database of this pytest-xdist worker's own beside TEST_DATABASE_URL's.
+
+    Workers run at the same time, so each gets <name>_<worker> (created empty if missing) on
+    the same PostgreSQL server; the session fixture then migrates it from scratch as usual.
+    """
+    parsed = make_url(url)
+    if not parsed.drivername.startswith("postgresql"):
+        return url
+    name = f"{parsed.database}_{WORKER}"
+    admin = parsed.set(drivername="postgresql", database="postgres")
+    with psycopg.connect(admin.render_as_string(hide_password=False),
+                         autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                    (name,)).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{name}"')
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
 def _reset_postgres(engine) -> None:
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
@@ -64,7 +90,14 @@ def _reset_postgres(engine) -> None:
 
 
 def _config(url: str, **extra) -> type[TestingConfig]:
-    return type("TestConfig", (TestingConfig,), {"SQLALCHEMY_DATABASE_URI": url, **extra})
+    settings = {"SQLALCHEMY_DATABASE_URI": url}
+    if url.startswith("postgresql"):
+        # A test database need not survive a crash: commits don't wait for the disk.
+        settings["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **TestingConfig.SQLALCHEMY_ENGINE_OPTIONS,
+            "connect_args": {"options": "-c synchronous_commit=off"},
+        }
+    return type("TestConfig", (TestingConfig,), {**settings, **extra})
 
 
 @pytest.fixture
