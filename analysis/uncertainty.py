@@ -38,8 +38,7 @@ def indicator(patterns: pd.DataFrame, themes: Sequence[str]) -> np.ndarray:
     index = pd.Index(list(themes), dtype=object)
     matrix = np.zeros((len(patterns), len(index)))
     for column in theme_columns(patterns):
-        values = patterns[column].to_numpy(dtype=object)
-        found = index.get_indexer([v if isinstance(v, str) else None for v in values])
+        found = index.get_indexer(patterns[column].to_numpy(dtype=object))  # -1: None, NaN
         rows = np.nonzero(found >= 0)[0]
         matrix[rows, found[rows]] = 1.0
     return matrix

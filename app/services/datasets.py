@@ -159,15 +159,18 @@ def filtered_response_ids(consultation: Consultation, filters: Filters) -> Selec
 
 def respondent_count(consultation: Consultation, filters: Filters = Filters()) -> int:
     """Return the number of accepted responses passing the filters (from the cache if there)."""
-    cached = _PATTERN_CACHE.get(("region_patterns", *_cache_key(consultation, filters)))
-    if cached is not None:
-        return int(cached["count"].sum())
+    rows = _available_base_patterns(consultation, filters)
+    if rows is not None:
+        return int(rows["count"].sum())
     return db.session.scalar(_filtered(consultation, filters, func.count(Response.id)))
 
 
 def theme_position_counts(consultation: Consultation, filters: Filters = Filters()) -> pd.DataFrame:
     """Return columns theme, position, count: how often each theme was chosen at each position."""
-    patterns = _patterns(consultation, filters)
+    # Straight from the per-municipality table: one single-column group-by per position (the
+    # region × pattern table costs a four-column group-by per filter, which the dashboard's
+    # nine comparison groups do not need).
+    patterns = _base_patterns(consultation, filters)
     parts = [
         patterns.groupby(f"t{p}", sort=False)["count"].sum().reset_index()
         .rename(columns={f"t{p}": "theme"}).assign(position=p)
@@ -295,6 +298,21 @@ def _patterns(consultation: Consultation, filters: Filters) -> pd.DataFrame:
                 .reset_index())
 
     return _memo("region_patterns", consultation, filters, compute)
+
+
+def _available_base_patterns(consultation: Consultation,
+                             filters: Filters) -> pd.DataFrame | None:
+    """Return _base_patterns if cached in this process or in a snapshot, else None (no scan)."""
+    key = Filters(options=filters.options)
+    cache_key = ("patterns", *_cache_key(consultation, key))
+    if cache_key not in _PATTERN_CACHE:
+        if not _snapshots_apply(consultation):
+            return None
+        rows = read_snapshot(consultation, _snapshot_key("patterns", key), cache_key[-1])
+        if rows is None:
+            return None
+        _remember(cache_key, rows)
+    return _base_patterns(consultation, filters)
 
 
 def _base_patterns(consultation: Consultation, filters: Filters) -> pd.DataFrame:
