@@ -53,8 +53,8 @@ def no_scan(monkeypatch) -> list:
     return scans
 
 
-def positions(consultation, filters=Filters()) -> dict:
-    frame = datasets.theme_position_counts(consultation, filters)
+def positions(consultation, filters: Filters | None = None) -> dict:
+    frame = datasets.theme_position_counts(consultation, filters or Filters())
     return {(r.theme, r.position): r.count for r in frame.itertuples()}
 
 
