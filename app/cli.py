@@ -243,9 +243,10 @@ def init_app(app: Flask) -> None:
 
     for group in (geo_cli, consultations_cli, demo_cli, users_cli, responses_cli):
         app.cli.add_command(group)
-    from app.cli_analysis import analysis_cli
+    from app.cli_analysis import analysis_cli, results_cli
 
     app.cli.add_command(analysis_cli)
+    app.cli.add_command(results_cli)
 
 
 

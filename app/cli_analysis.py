@@ -13,10 +13,12 @@ from werkzeug.datastructures import MultiDict
 
 from app.cli import command, consultation_or_fail
 from app.i18n import language
-from app.services import results
+from app.services import datasets, results
 from app.services.datasets import FilterError, parse_filters
+from app.util import local_today
 
 analysis_cli = AppGroup("analysis", help="Rankings and participation (the API's JSON).")
+results_cli = AppGroup("results", help="Stored results of closed consultations.")
 
 
 def filter_options(func):
@@ -125,3 +127,18 @@ def participation(slug, channel, region, municipality, metro, options, fmt) -> N
                  paper=data["by_channel"]["paper"],
                  outside=_percent(data["metro"]["outside_share"]) or "-",
                  municipalities=data["municipalities_participating"]))
+
+
+@results_cli.command("snapshot")
+@click.argument("slug")
+@command
+def snapshot(slug) -> None:
+    """Compute and store the count tables of closed consultation SLUG for every new process."""
+    consultation = consultation_or_fail(slug)
+    if consultation.status(local_today()) != "closed":
+        raise click.ClickException(_(
+            "\"%(slug)s\" is not closed: only a closed consultation's results are stored "
+            "(an open one changes with every response).", slug=slug))
+    stored = datasets.snapshot_results(consultation)
+    click.echo(_("Stored %(count)d count tables of \"%(slug)s\"; they are used until a "
+                 "response is added, imported or voided.", count=stored, slug=slug))

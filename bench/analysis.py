@@ -11,6 +11,14 @@ app; the database server's and the OS's page caches are NOT dropped), "warm" the
 next --repeat calls. Peak RSS is the process's ru_maxrss after all calls (it includes the
 ~100 MB of an imported app with pandas and numpy). Operations whose feature is not in this
 checkout yet (e.g. an API route) are reported as "n/a".
+
+Closed consultations keep their count tables in result_snapshot (app/services/datasets.py),
+so "cold" depends on whether a snapshot is stored. With --cold both (the default) each
+operation runs in two new processes: "first" after deleting the consultation's snapshots (the
+truly first computation, a scan of the responses; the snapshot it writes when its transaction
+ends is timed apart as write_s), then "snapshot" in another new process that finds them.
+--cold first or --cold snapshot runs only one of them. --tag NAME uses the databases
+NAME_<size> (e.g. a copy with a migration applied) instead of analysis_<size>.
 """
 
 from __future__ import annotations
@@ -169,8 +177,28 @@ def _ensure_analyst(app) -> None:
             create_user(ANALYST, ANALYST_PASSWORD, {"analyst"}, None)
 
 
-def child(url: str, op: str, repeat: int) -> dict:
-    """Run one operation in this (new) process; return its timings and peak RSS."""
+def _snapshots(consultation_id: int, delete: bool) -> int | None:
+    """Return how many result snapshots the consultation has (after deleting them if asked)."""
+    from sqlalchemy import inspect
+
+    from app.extensions import db
+
+    if not inspect(db.engine).has_table("result_snapshot"):
+        return None
+    from app.models import ResultSnapshot
+
+    where = ResultSnapshot.consultation_id == consultation_id
+    if delete:
+        db.session.execute(db.delete(ResultSnapshot).where(where))
+        db.session.commit()
+    return db.session.scalar(db.select(db.func.count()).select_from(ResultSnapshot).where(where))
+
+
+def child(url: str, op: str, repeat: int, cold: str = "snapshot") -> dict:
+    """Run one operation in this (new) process; return its timings and peak RSS.
+
+    cold: "first" deletes the consultation's result snapshots before the first call.
+    """
     started = time.perf_counter()
     app = common.make_app(url, RATELIMIT_ENABLED=False, WTF_CSRF_ENABLED=False)
     startup = time.perf_counter() - started
@@ -190,31 +218,48 @@ def child(url: str, op: str, repeat: int) -> dict:
                 "/auth/login", data={"email": ANALYST, "password": ANALYST_PASSWORD})
             if login.status_code not in (302, 303):
                 return {"op": op, "status": f"login failed ({login.status_code})"}
+        consultation_id = db.session.scalar(
+            db.select(Consultation.id).where(Consultation.slug == common.SLUG))
+        snapshots = _snapshots(consultation_id, delete=cold == "first")
+        db.session.remove()
         db.engine.dispose()  # cold: the first call opens the connection
         timings = []
-        for _ in range(repeat + 1):
+        cpu = []  # this process's CPU time (user + system): less noisy than wall time
+        write_s = None
+        for i in range(repeat + 1):
+            t0 = time.perf_counter()
+            # Ends the previous call's transaction: a closed consultation's new snapshots are
+            # written now (datasets._queue_snapshot), as at the end of a request.
             db.session.remove()
+            if i == 1:
+                write_s = round(time.perf_counter() - t0, 3)
             # As in production, each request starts with an empty `g` (no signed-in user or
             # locale cached from the previous one, which would be detached from the session).
             vars(_cv_app.get().g).clear()
             ctx["consultation"] = None
             t0 = time.perf_counter()
+            c0 = time.process_time()
             ctx["consultation"] = db.session.scalar(
                 db.select(Consultation).where(Consultation.slug == common.SLUG))
             if hasattr(run, "setup"):
                 run.setup(ctx)
                 t0 = time.perf_counter()
+                c0 = time.process_time()
             result = run(ctx)
             timings.append(time.perf_counter() - t0)
-    return {"op": op, "status": "ok", "startup_s": round(startup, 3),
-            "cold_s": round(timings[0], 3),
+            cpu.append(time.process_time() - c0)
+    return {"op": op, "status": "ok", "cold_mode": cold, "snapshots_at_start": snapshots,
+            "write_s": write_s, "startup_s": round(startup, 3),
+            "cold_s": round(timings[0], 3), "cold_cpu_s": round(cpu[0], 3),
+            "warm_cpu_s": round(statistics.median(cpu[1:]), 3) if repeat else None,
             "warm_s": round(statistics.median(timings[1:]), 3) if repeat else None,
             "peak_rss_mb": round(common.peak_rss_mb()), "result": result}
 
 
-def run_op(url: str, op: str, repeat: int) -> dict:
+def run_op(url: str, op: str, repeat: int, cold: str = "snapshot") -> dict:
     completed = subprocess.run(
-        [sys.executable, __file__, "--child", url, "--op", op, "--repeat", str(repeat)],
+        [sys.executable, __file__, "--child", url, "--op", op, "--repeat", str(repeat),
+         "--cold", cold],
         capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         return {"op": op, "status": "error", "error": completed.stderr.strip()[-800:]}
@@ -231,10 +276,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--generate", action="store_true",
                         help="(re)generate each database first (bench/generate.py)")
     parser.add_argument("--json", type=Path, help="append the results to this JSON-lines file")
+    parser.add_argument("--cold", choices=["both", "first", "snapshot"], default="both",
+                        help="cold without stored snapshots (first), with them, or both")
+    parser.add_argument("--tag", default="", help="databases TAG_<size> (default analysis)")
     parser.add_argument("--child", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.child, args.op[0], args.repeat)))
+        print(json.dumps(child(args.child, args.op[0], args.repeat, args.cold)))
         return 0
     ops: list[str] = []
     for name in args.op or list(OPERATIONS):
@@ -246,41 +294,55 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for db in args.db or ["sqlite"]:
         for n in args.responses or [1000]:
-            url = common.database_url(db, n)
+            url = common.database_url(db, n, args.tag)
             if args.generate:
                 import generate
 
                 generate.generate_database(db, n, url=url)
+            modes = ["first", "snapshot"] if args.cold == "both" else [args.cold]
             for op in ops:
-                result = {"db": db, "responses": n, **run_op(url, op, args.repeat)}
-                rows.append(result)
-                if result["status"] == "error":
-                    failed = True
-                print(json.dumps(result), flush=True)
-                if args.json:
-                    with open(args.json, "a") as f:
-                        f.write(json.dumps(result) + "\n")
+                for mode in modes:
+                    result = {"db": db, "responses": n, **run_op(url, op, args.repeat, mode)}
+                    rows.append(result)
+                    if result["status"] == "error":
+                        failed = True
+                    print(json.dumps(result), flush=True)
+                    if args.json:
+                        with open(args.json, "a") as f:
+                            f.write(json.dumps(result) + "\n")
     print()
     print(table(rows))
     return 1 if failed else 0
 
 
 def table(rows: list[dict]) -> str:
-    """Return the operations side by side for the sizes: cold / warm seconds and peak MB."""
+    """Return the operations side by side for the sizes: cold / warm seconds and peak MB.
+
+    With both cold modes: "cold first / cold with snapshot / warm s, MB" (warm and MB of the
+    first-mode process).
+    """
     sizes = sorted({r["responses"] for r in rows})
     out = []
     for db in dict.fromkeys(r["db"] for r in rows):
-        header = ["operation"] + [f"{common.size_label(n)}: cold / warm s, MB" for n in sizes]
+        modes = list(dict.fromkeys(r.get("cold_mode", "snapshot") for r in rows
+                                   if r["db"] == db))
+        what = "cold / warm s, MB" if len(modes) == 1 else "cold first / snapshot / warm s, MB"
+        header = ["operation"] + [f"{common.size_label(n)}: {what}" for n in sizes]
         lines = []
         for op in dict.fromkeys(r["op"] for r in rows if r["db"] == db):
             line = {"operation": op}
             for n, column in zip(sizes, header[1:], strict=True):
-                r = next((r for r in rows if r["db"] == db and r["op"] == op
-                          and r["responses"] == n), None)
-                if r is None:
+                found = {r.get("cold_mode", "snapshot"): r for r in rows
+                         if r["db"] == db and r["op"] == op and r["responses"] == n}
+                if not found:
                     continue
-                line[column] = (f"{r['cold_s']} / {r['warm_s']}, {r['peak_rss_mb']}"
-                                if r["status"] == "ok" else r["status"])
+                first = found[modes[0]] if modes[0] in found else next(iter(found.values()))
+                if any(r["status"] != "ok" for r in found.values()):
+                    line[column] = "; ".join(r["status"] for r in found.values())
+                    continue
+                colds = " / ".join(str(found[m]["cold_s"]) for m in modes if m in found)
+                peak = max(r["peak_rss_mb"] for r in found.values())
+                line[column] = f"{colds} / {first['warm_s']}, {peak}"
             lines.append(line)
         out.append(f"{db}\n\n{common.fmt_table(lines, header)}\n")
     return "\n".join(out)

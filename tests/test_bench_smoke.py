@@ -59,6 +59,10 @@ def test_analysis_times_each_operation(generated):
                "--op", "respondent_count", "--op", "all_count_tables", "--op", "api_ranking",
                tmp_path=generated)
     by_op = {row["op"]: row for row in rows}
+    # Each op twice: without the closed consultation's result snapshots, then with them.
+    assert [row["cold_mode"] for row in rows if row["op"] == "api_ranking"] == [
+        "first", "snapshot"]
+    assert by_op["api_ranking"]["snapshots_at_start"] > 0
     assert by_op["respondent_count"]["result"] == 1000
     assert by_op["all_count_tables"]["result"][0] == 1000
     for row in rows:

@@ -13,6 +13,7 @@ from app.models.consultation import (
 from app.models.geography import Municipality, Region
 from app.models.paper import PaperBatch, PaperKeying, PaperResolution
 from app.models.response import Answer, ImportBatch, Response, ResponseTheme
+from app.models.snapshot import ResultSnapshot
 from app.models.target import ParticipationTarget
 from app.models.workshop import HiddenStatement, Workshop, WorkshopPlan, WorkshopTheme
 
@@ -35,6 +36,7 @@ __all__ = [
     "Region",
     "Response",
     "ResponseTheme",
+    "ResultSnapshot",
     "Theme",
     "User",
     "UserMunicipality",

@@ -7,15 +7,31 @@ query each, not a million Python objects.
 
 from __future__ import annotations
 
+import gzip
+import io
+import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import pandas as pd
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, delete, event, func, insert, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from app.extensions import db
-from app.models import Answer, Consultation, Municipality, Region, Response, ResponseTheme, Theme
+from app.models import (
+    Answer,
+    Consultation,
+    Municipality,
+    Region,
+    Response,
+    ResponseTheme,
+    ResultSnapshot,
+    Theme,
+)
+from app.util import local_today, utcnow
 
 
 @dataclass(frozen=True)
@@ -143,15 +159,18 @@ def filtered_response_ids(consultation: Consultation, filters: Filters) -> Selec
 
 def respondent_count(consultation: Consultation, filters: Filters = Filters()) -> int:
     """Return the number of accepted responses passing the filters (from the cache if there)."""
-    cached = _PATTERN_CACHE.get(("region_patterns", *_cache_key(consultation, filters)))
-    if cached is not None:
-        return int(cached["count"].sum())
+    rows = _available_base_patterns(consultation, filters)
+    if rows is not None:
+        return int(rows["count"].sum())
     return db.session.scalar(_filtered(consultation, filters, func.count(Response.id)))
 
 
 def theme_position_counts(consultation: Consultation, filters: Filters = Filters()) -> pd.DataFrame:
     """Return columns theme, position, count: how often each theme was chosen at each position."""
-    patterns = _patterns(consultation, filters)
+    # Straight from the per-municipality table: one single-column group-by per position (the
+    # region × pattern table costs a four-column group-by per filter, which the dashboard's
+    # nine comparison groups do not need).
+    patterns = _base_patterns(consultation, filters)
     parts = [
         patterns.groupby(f"t{p}", sort=False)["count"].sum().reset_index()
         .rename(columns={f"t{p}": "theme"}).assign(position=p)
@@ -281,6 +300,21 @@ def _patterns(consultation: Consultation, filters: Filters) -> pd.DataFrame:
     return _memo("region_patterns", consultation, filters, compute)
 
 
+def _available_base_patterns(consultation: Consultation,
+                             filters: Filters) -> pd.DataFrame | None:
+    """Return _base_patterns if cached in this process or in a snapshot, else None (no scan)."""
+    key = Filters(options=filters.options)
+    cache_key = ("patterns", *_cache_key(consultation, key))
+    if cache_key not in _PATTERN_CACHE:
+        if not _snapshots_apply(consultation):
+            return None
+        rows = read_snapshot(consultation, _snapshot_key("patterns", key), cache_key[-1])
+        if rows is None:
+            return None
+        _remember(cache_key, rows)
+    return _base_patterns(consultation, filters)
+
+
 def _base_patterns(consultation: Consultation, filters: Filters) -> pd.DataFrame:
     """Return the cached per-municipality table for the option filters, other filters applied."""
     key = Filters(options=filters.options)
@@ -311,17 +345,18 @@ def _split_pattern_query(consultation: Consultation, options: dict[str, str]) ->
     rest = {k: v for k, v in options.items() if k != code}
     question = consultation.question_by_code()[code]
     frame = _pattern_query(consultation, rest, split=question)
-    by_id = {option.id: option.code for option in question.options}
-    wanted = None
-    for option_id, part in frame.groupby("option_id", sort=False):
-        part = part.drop(columns="option_id").reset_index(drop=True)
-        sibling = Filters(options={**rest, code: by_id[int(option_id)]})
-        if by_id[int(option_id)] == options[code]:
+    parts = dict(tuple(frame.groupby("option_id", sort=False)))
+    empty = frame.drop(columns="option_id").iloc[0:0]
+    wanted = empty
+    # Every option, those nobody chose included (an empty table), so none needs its own scan.
+    for option in question.options:
+        part = parts.get(option.id)
+        part = empty if part is None else part.drop(columns="option_id").reset_index(drop=True)
+        if option.code == options[code]:
             wanted = part
         else:
-            _PATTERN_CACHE[("patterns", *_cache_key(consultation, sibling))] = part
-    if wanted is None:
-        wanted = frame.drop(columns="option_id").iloc[0:0]
+            _store("patterns", consultation,
+                   Filters(options={**rest, code: option.code}), part)
     return wanted
 
 
@@ -365,6 +400,8 @@ def _pattern_query(consultation: Consultation, options: dict[str, str],
 def _memo(name: str, consultation: Consultation, filters: Filters, compute) -> pd.DataFrame:
     """Return compute()'s table, kept per process until a response of the consultation changes.
 
+    A closed consultation's base tables (SNAPSHOT_TABLES) are also kept across processes in
+    result_snapshot: a new process reads them instead of scanning the responses.
     Callers must not modify the returned frame in place (copy it before handing it out).
     """
     key = (name, *_cache_key(consultation, filters))
@@ -372,11 +409,40 @@ def _memo(name: str, consultation: Consultation, filters: Filters, compute) -> p
     if frame is not None:
         _PATTERN_CACHE.move_to_end(key)
         return frame
-    frame = compute()
+    snapshot = name in SNAPSHOT_TABLES and _snapshots_apply(consultation)
+    if snapshot:
+        frame = read_snapshot(consultation, _snapshot_key(name, filters), key[-1])
+    if frame is None:
+        # The fingerprint (key[-1]) was read before the scan: if a response arrives meanwhile,
+        # the stored fingerprint is older than the data and no later reader will match it.
+        frame = compute()
+        if snapshot:
+            _queue_snapshot(consultation, _snapshot_key(name, filters), key[-1], frame)
+    _remember(key, frame)
+    return frame
+
+
+def _store(name: str, consultation: Consultation, filters: Filters, frame: pd.DataFrame) -> None:
+    """Keep a table computed by the same scan as another: per process and, if closed, across."""
+    key = (name, *_cache_key(consultation, filters))
+    _remember(key, frame)
+    if name in SNAPSHOT_TABLES and _snapshots_apply(consultation):
+        _queue_snapshot(consultation, _snapshot_key(name, filters), key[-1], frame)
+
+
+def _remember(key: tuple, frame: pd.DataFrame) -> None:
     _PATTERN_CACHE[key] = frame
+    _PATTERN_CACHE.move_to_end(key)
     while len(_PATTERN_CACHE) > PATTERN_CACHE_SIZE:
         _PATTERN_CACHE.popitem(last=False)
-    return frame
+
+
+def cache_key(consultation: Consultation, filters: Filters) -> tuple:
+    """Return a key that changes whenever the responses counted for these filters may change.
+
+    For caches of results derived from the count tables (app.services.results).
+    """
+    return _cache_key(consultation, filters)
 
 
 def _cache_key(consultation: Consultation, filters: Filters) -> tuple:
@@ -463,3 +529,183 @@ def municipality_paper_counts(consultation: Consultation) -> pd.DataFrame:
     frame = pd.DataFrame(issued, columns=["municipality", "issued"]).merge(
         pd.DataFrame(keyed, columns=["municipality", "keyed"]), on="municipality", how="outer")
     return frame.fillna(0).astype({"issued": int, "keyed": int})
+
+
+# --- result snapshots: closed consultations' base tables, kept across processes ---------------
+#
+# A closed consultation's responses rarely change, yet every new process (a restarted worker,
+# each of gunicorn's workers) scanned a million responses again for its first result: 5–20 s.
+# The base tables every count is derived from (one per question-option filter: a few tens of
+# thousands of rows) are stored in result_snapshot, as gzip'd CSV, with the fingerprint they
+# were computed at. A reader uses a row only when the current fingerprint is the same, so a
+# voided or late-imported response makes the next reader recompute and replace it. Open
+# consultations change at every submission and are never snapshotted.
+
+SNAPSHOT_TABLES = ("patterns", "options")
+
+
+def _snapshots_apply(consultation: Consultation) -> bool:
+    if consultation.status(local_today()) != "closed":
+        return False
+    # An in-memory SQLite database is one connection: a second one would see another database.
+    return (db.engine.dialect.name != "sqlite"
+            or db.engine.url.database not in (None, "", ":memory:"))
+
+
+def _snapshot_key(name: str, filters: Filters) -> str:
+    return json.dumps([name, filters.channel, filters.region, filters.municipality,
+                       filters.metro, sorted(filters.options.items())])
+
+
+def _fingerprint_text(consultation: Consultation, fingerprint: tuple) -> str:
+    return json.dumps([consultation.created_at.isoformat(), *fingerprint], default=str)
+
+
+def encode_table(frame: pd.DataFrame) -> bytes:
+    """Return a count table as gzip'd text: one JSON line of column types, then CSV (no pickle)."""
+    types = {column: str(dtype) for column, dtype in frame.dtypes.items()}
+    body = json.dumps(types) + "\n" + frame.to_csv(index=False)
+    return gzip.compress(body.encode("utf-8"), compresslevel=6)
+
+
+def decode_table(payload: bytes) -> pd.DataFrame:
+    """Return the table encode_table wrote, with its column types."""
+    header, body = gzip.decompress(payload).decode("utf-8").split("\n", 1)
+    types = json.loads(header)
+    textual = {c for c, t in types.items() if t in ("object", "str", "string")}
+    frame = pd.read_csv(
+        io.StringIO(body), dtype={c: (str if c in textual else t) for c, t in types.items()},
+        keep_default_na=False, na_values={c: [""] for c, t in types.items()
+                                          if t.startswith("float")})
+    return frame.astype({c: t for c, t in types.items() if c not in textual})
+
+
+def read_snapshot(consultation: Consultation, key: str, fingerprint: tuple) -> pd.DataFrame | None:
+    """Return the stored table if it was computed at this fingerprint, else None."""
+    try:
+        payload = db.session.scalar(select(ResultSnapshot.payload).where(
+            ResultSnapshot.consultation_id == consultation.id, ResultSnapshot.key == key,
+            ResultSnapshot.fingerprint == _fingerprint_text(consultation, fingerprint)))
+        return None if payload is None else decode_table(payload)
+    except (SQLAlchemyError, ValueError, OSError, EOFError) as error:
+        # A missing table (not yet migrated) or an unreadable row: compute as without one.
+        current_app.logger.warning("result snapshot %s not read: %s", key, error)
+        if isinstance(error, SQLAlchemyError):
+            db.session.rollback()
+        return None
+
+
+def _queue_snapshot(consultation: Consultation, key: str, fingerprint: tuple,
+                    frame: pd.DataFrame) -> None:
+    """Write the snapshot when the session's transaction ends, not now.
+
+    Now, the snapshot's own connection would commit while the session still reads: on SQLite
+    (WAL) the session could then no longer write in that transaction. When the transaction
+    ends, nothing is held; and a transaction that wrote and was rolled back may have seen
+    responses that never existed (their ids can be reused), so its snapshots are dropped.
+    """
+    session = db.session()
+    session.info.setdefault(_PENDING, []).append(
+        (consultation.id, key, _fingerprint_text(consultation, fingerprint), frame))
+
+
+_PENDING = "result_snapshots_pending"
+_WROTE = "result_snapshots_session_wrote"
+_COMMITTED = "result_snapshots_session_committed"
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session, flush_context) -> None:  # noqa: ARG001
+    session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _after_execute(state) -> None:
+    if not state.is_select:
+        state.session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session) -> None:
+    session.info[_COMMITTED] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _after_transaction_end(session, transaction) -> None:
+    if transaction.parent is not None:
+        return
+    pending = session.info.pop(_PENDING, None)
+    wrote = session.info.pop(_WROTE, False)
+    committed = session.info.pop(_COMMITTED, False)
+    if not pending or (wrote and not committed):
+        return
+    for consultation_id, key, fingerprint, frame in pending:
+        _write(consultation_id, key, fingerprint, frame)
+
+
+def write_snapshot(consultation: Consultation, key: str, fingerprint: tuple,
+                   frame: pd.DataFrame) -> bool:
+    """Store (or replace) a table now, in its own transaction; never raise (see _write)."""
+    return _write(consultation.id, key, _fingerprint_text(consultation, fingerprint), frame)
+
+
+def _write(consultation_id: int, key: str, fingerprint: str, frame: pd.DataFrame) -> bool:
+    """Store (or replace) a table in its own short transaction; never raise.
+
+    Its own connection, so the caller's transaction is neither committed nor rolled back, with
+    short lock timeouts so that it cannot wait on the caller's own locks. Two processes writing
+    the same key at once: one wins, the other's unique conflict is ignored (readers check the
+    fingerprint anyway). Returns whether it was stored.
+    """
+    values = {"consultation_id": consultation_id, "key": key, "fingerprint": fingerprint,
+              "created_at": utcnow()}
+    try:
+        values["payload"] = encode_table(frame)
+        with db.engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:  # on the driver's connection: a pragma through SQLAlchemy would BEGIN
+                raw = connection.connection.dbapi_connection
+                previous = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+                raw.execute("PRAGMA busy_timeout = 500")
+            try:
+                with connection.begin():
+                    if not sqlite:
+                        connection.execute(text("SET LOCAL lock_timeout = '2s'"))
+                    connection.execute(delete(ResultSnapshot).where(
+                        ResultSnapshot.consultation_id == consultation_id,
+                        ResultSnapshot.key == key))
+                    connection.execute(insert(ResultSnapshot).values(**values))
+            finally:
+                if sqlite:
+                    raw.execute(f"PRAGMA busy_timeout = {int(previous)}")
+        return True
+    except SQLAlchemyError as error:
+        current_app.logger.warning("result snapshot %s not stored: %s", key,
+                                   str(error).splitlines()[0])
+        return False
+
+
+def snapshot_results(consultation: Consultation) -> int:
+    """Compute and store the base tables a closed consultation's results and dashboard read.
+
+    The unfiltered table, one per option of every single-choice question (the dashboard's
+    comparisons; one scan per question) and the option counts, all computed afresh (not read
+    from an older snapshot). Returns how many were stored.
+    """
+    fingerprint = _fingerprint(consultation)
+    tables = [("patterns", Filters(), _pattern_query(consultation, {}))]
+    for question in consultation.questions:
+        if question.type != "single" or not question.options:
+            continue
+        frame = _pattern_query(consultation, {}, split=question)
+        for option in question.options:
+            part = frame[frame["option_id"] == option.id].drop(columns="option_id")
+            tables.append(("patterns", Filters(options={question.code: option.code}),
+                           part.reset_index(drop=True)))
+    _PATTERN_CACHE.pop(("options", *_cache_key(consultation, Filters())), None)
+    tables.append(("options", Filters(), option_counts(consultation, Filters())))
+    stored = 0
+    for name, filters, frame in tables:
+        _remember((name, *_cache_key(consultation, filters)), frame)
+        stored += write_snapshot(consultation, _snapshot_key(name, filters), fingerprint, frame)
+    return stored

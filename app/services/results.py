@@ -7,12 +7,15 @@ when absent); the analysis itself never depends on the language.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from flask import current_app
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from analysis import charts, cooccurrence, differences, weighting
@@ -108,10 +111,36 @@ def _reachable_regions(geography: pd.DataFrame, filters: Filters) -> set[int]:
     return set(rows["region"])
 
 
+# Computed results (a ranking with its bootstrap, the dashboard's comparisons) are kept per
+# process under datasets' cache key, which any new, imported or voided response changes: a
+# repeated request costs the key's two index lookups, and is never stale.
+_RESULT_CACHE: OrderedDict = OrderedDict()
+RESULT_CACHE_SIZE = 32
+
+
+def _cached(name: str, consultation: Consultation, filters: Filters, options: tuple, compute):
+    """Return a deep copy of compute()'s result, computed once per key (callers may modify it)."""
+    key = (name, options, *datasets.cache_key(consultation, filters))
+    if key in _RESULT_CACHE:
+        _RESULT_CACHE.move_to_end(key)
+    else:
+        _RESULT_CACHE[key] = compute()
+        while len(_RESULT_CACHE) > RESULT_CACHE_SIZE:
+            _RESULT_CACHE.popitem(last=False)
+    return copy.deepcopy(_RESULT_CACHE[key])
+
+
 def ranking_table(
     consultation: Consultation, filters: Filters = ALL, weight: str = "none"
 ) -> tuple[pd.DataFrame, dict, pd.DataFrame | None, int]:
     """Return (ranking with ci and top-k columns, weighting details, weights table, respondents)."""
+    return _cached("ranking", consultation, filters, (weight, _replicates()),
+                   lambda: _ranking_table(consultation, filters, weight))
+
+
+def _ranking_table(
+    consultation: Consultation, filters: Filters, weight: str
+) -> tuple[pd.DataFrame, dict, pd.DataFrame | None, int]:
     themes = [theme.code for theme in consultation.themes]
     respondents = datasets.respondent_count(consultation, filters)
     patterns = datasets.pattern_counts(consultation, filters)
@@ -233,6 +262,12 @@ def comparison_dimensions(consultation: Consultation, filters: Filters) -> list[
 
 def comparisons(consultation: Consultation, filters: Filters = ALL) -> list[dict]:
     """Return, per dimension: groups with respondents, vote shares per theme, and chi-square."""
+    # Labels are translated: one entry per language.
+    return _cached("comparisons", consultation, filters, (str(get_locale()),),
+                   lambda: _comparisons(consultation, filters))
+
+
+def _comparisons(consultation: Consultation, filters: Filters) -> list[dict]:
     themes = [theme.code for theme in consultation.themes]
     out = []
     for dimension in comparison_dimensions(consultation, filters):
