@@ -8,19 +8,32 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+# matplotlib is imported by the functions that draw, not with the module: the app's processes
+# (web workers, the CLI) start without it and load it on the first chart.
 
 FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
 COLOR = "#0b5cad"
 ACCENT = "#a4161a"
 
 
+def _percent():
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(1.0)
+
+
 def _figure(rows: int) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(8, max(3.0, 0.35 * rows + 1.5)), layout="constrained")
     FigureCanvasAgg(figure)
     return figure
@@ -42,7 +55,7 @@ def ranking_chart(
     ax.barh(y, shares, xerr=xerr, color=COLOR, ecolor="#1b1f24", capsize=3)
     ax.set_yticks(y, labels=list(labels))
     ax.invert_yaxis()
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.xaxis.set_major_formatter(_percent())
     ax.set_xlabel(xlabel)
     ax.set_title(title)
     return figure
@@ -62,7 +75,7 @@ def pareto_chart(
     ax.axhline(threshold, color="#4a5560", linestyle="--", linewidth=1)
     ax.set_xticks(x, labels=list(labels), rotation=45, ha="right")
     ax.set_ylim(0, 1.05)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(_percent())
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(loc="center right")
@@ -75,6 +88,9 @@ def heatmap_chart(table: pd.DataFrame, title: str, colorbar_label: str,
 
     An empty table gives a figure with the title and empty_text (e.g. "No votes").
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(max(6.0, 0.6 * len(table.columns) + 3),
                              max(3.0, 0.4 * len(table.index) + 2)), layout="constrained")
     FigureCanvasAgg(figure)
@@ -91,7 +107,7 @@ def heatmap_chart(table: pd.DataFrame, title: str, colorbar_label: str,
     ax.set_yticks(np.arange(len(table.index)), labels=[str(i) for i in table.index])
     colorbar = figure.colorbar(image, ax=ax)
     colorbar.set_label(colorbar_label)
-    colorbar.formatter = PercentFormatter(1.0)
+    colorbar.formatter = _percent()
     colorbar.update_ticks()
     ax.set_title(title)
     return figure

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2_contingency
 
 
 def group_shares(group_counts: pd.DataFrame, themes: Sequence[str]) -> pd.DataFrame:
@@ -42,6 +41,8 @@ def chi_square(contingency: pd.DataFrame) -> dict:
     if table.ndim != 2 or min(table.shape) < 2:
         return {"chi2": None, "dof": None, "p_value": None, "cramers_v": None, "n": n,
                 "min_expected": None}
+    from scipy.stats import chi2_contingency  # scipy is slow to import: only when used
+
     result = chi2_contingency(table, correction=False)
     v = np.sqrt(result.statistic / (n * (min(table.shape) - 1)))
     return {"chi2": float(result.statistic), "dof": int(result.dof),

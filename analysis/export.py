@@ -6,8 +6,6 @@ import io
 import re
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import Font
 
 # A cell starting with one of these is run as a formula by Excel, LibreOffice or Sheets
 # (tab, carriage return and NUL are used to smuggle a formula past naive checks).
@@ -47,6 +45,9 @@ def to_csv(frame: pd.DataFrame) -> bytes:
 
 def to_xlsx(frame: pd.DataFrame, sheet: str = "data") -> bytes:
     """Return an XLSX workbook of one sheet; numbers stay numbers, text is neutralized."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     workbook = Workbook()
     worksheet = workbook.active
     worksheet.title = neutralize(sheet)[:31].lstrip("'") or "data"

@@ -13,8 +13,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.cluster.hierarchy import cut_tree, linkage
-from scipy.spatial.distance import squareform
 
 
 class GroupingError(ValueError):
@@ -76,6 +74,10 @@ def group_themes(
         return [[label] for label in labels]
     if n_groups == 1:
         return [labels]
+    # scipy is slow to import (seconds on a busy machine): only when a plan is grouped.
+    from scipy.cluster.hierarchy import cut_tree, linkage
+    from scipy.spatial.distance import squareform
+
     condensed = squareform(distances(ordered).to_numpy(), checks=False)
     tree = linkage(condensed, method="average")
     cluster_of = cut_tree(tree, n_clusters=n_groups).ravel()

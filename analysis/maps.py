@@ -23,13 +23,18 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch, PathPatch
-from matplotlib.path import Path as MplPath
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from matplotlib.path import Path as MplPath
+
+# matplotlib is imported by the functions that draw, not with the module: the app's processes
+# start without it and load it on the first map.
 
 # ColorBrewer "Blues" (sequential, colour-blind safe), from light to dark: up to 7 classes.
 PALETTE = ["#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#084594"]
@@ -63,6 +68,8 @@ class Geometry:
 def load_geometry(path: str) -> Geometry:
     """Read the GeoJSON once per process (cached by path): paths and shared border segments."""
     import json
+
+    from matplotlib.path import Path as MplPath
 
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     names: dict[str, str] = {}
@@ -223,6 +230,9 @@ def render_map(
     metro = {code for code, inside in zip(table["municipality"], table["metro"], strict=True)
              if inside}
 
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch, PathPatch
+
     figure = Figure(figsize=(10, 8), dpi=100)
     axes = figure.add_axes((0.01, 0.07, 0.66, 0.82))
     axes.set_axis_off()
@@ -279,6 +289,8 @@ def render_map(
 
 def _segments_path(segments: list[tuple]) -> MplPath:
     """Join border segments in one path (one SVG element rather than thousands)."""
+    from matplotlib.path import Path as MplPath
+
     if not segments:
         return MplPath(np.zeros((0, 2)))
     vertices = np.asarray([point for segment in segments for point in segment], dtype=float)

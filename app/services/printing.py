@@ -6,16 +6,19 @@ characters outside it are replaced by plain ones so a definition can never break
 
 from __future__ import annotations
 
-import io
+from typing import TYPE_CHECKING
 
-import segno
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
-from fpdf import FPDF
 
 from app.extensions import db
 from app.i18n import localized
 from app.models import Consultation, Municipality, PaperBatch
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
+
+    from app.services.pdf_sheet import Sheet as _Sheet
 
 _PLAIN = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": "-",
                         "…": "...", "•": "-", "\u00a0": " "})
@@ -25,38 +28,6 @@ LOCALES = {"es": "es_MX", "en": "en"}
 def plain(text: str) -> str:
     """Return text the core PDF fonts can draw."""
     return str(text).translate(_PLAIN).encode("latin-1", "replace").decode("latin-1")
-
-
-class _Sheet(FPDF):
-    """A letter-size page whose header carries the form's serial, as text and as QR code."""
-
-    serial: str | None = None
-    title_text = ""
-    serial_label = ""
-
-    def header(self) -> None:
-        self.set_font("Helvetica", "B", 11)
-        self.set_xy(12, 10)
-        self.multi_cell(150, 5, plain(self.title_text), new_x="LMARGIN", new_y="NEXT")
-        self.set_font("Helvetica", "", 10)
-        if self.serial:
-            qr = io.BytesIO()
-            segno.make(self.serial, error="m").save(qr, kind="png", scale=4, border=1)
-            qr.seek(0)
-            self.image(qr, x=178, y=8, w=24, h=24)
-            self.set_xy(130, 33)
-            self.set_font("Helvetica", "B", 12)
-            self.cell(72, 6, plain(self.serial), align="R")
-        else:
-            self.set_xy(120, 14)
-            self.cell(82, 6, plain(self.serial_label) + " ____________________", align="R")
-        self.set_y(42)
-
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("Helvetica", "", 8)
-        text = f"{self.serial}  ·  {self.page_no()}" if self.serial else str(self.page_no())
-        self.cell(0, 5, plain(text), align="C")
 
 
 def _box(pdf: FPDF, x: float, y: float, size: float = 5) -> None:
@@ -144,7 +115,9 @@ def _form(pdf: _Sheet, consultation: Consultation, lang: str, serial: str | None
 
 
 def _new_pdf(title: str) -> _Sheet:
-    pdf = _Sheet(format="letter")
+    from app.services.pdf_sheet import Sheet
+
+    pdf = Sheet(format="letter")
     pdf.set_auto_page_break(True, margin=16)
     pdf.set_margins(12, 12, 12)
     pdf.title_text = title
