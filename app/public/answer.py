@@ -13,7 +13,8 @@ from flask import (
 )
 from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
-from flask_wtf.csrf import ValidationError, validate_csrf
+from flask_login import current_user
+from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
 from markupsafe import Markup
 
 from app.auth.decorators import public
@@ -69,8 +70,45 @@ def _render_form(consultation: ConsultationCopy, values: FormValues, token: str,
         number_text=submissions.number_text,
     )
     empty = not problems and not notice and values == FormValues()
+    if empty and _same_for_everyone():
+        return _empty_page(context), status
     return render_template("public/answer.html", **context,
                            fields_html=_empty_fields(context) if empty else None), status
+
+
+PAGE_CACHE = "consulta.answer_page_html"
+# Stand-ins for the two per-visitor tokens in a kept page: letters and hyphens only, so the
+# template's escaping leaves them as they are.
+CSRF_SLOT = "csrf-token-slot-4f9c2e7a"
+TOKEN_SLOT = "submission-token-slot-8b1d3f60"
+
+
+def _same_for_everyone() -> bool:
+    """True when the empty form's page is the same for every visitor but for its tokens:
+    nobody signed in (the menu differs), no message waiting to be shown, no query string
+    (the language links repeat it; it would also let anyone grow the cache)."""
+    return (not current_user.is_authenticated and "_flashes" not in session
+            and not request.query_string)
+
+
+def _empty_page(context: dict) -> str:
+    """Return the empty form's whole page with this visitor's tokens.
+
+    The page is rendered once per consultation version and language in this process, with
+    stand-ins where the CSRF and one-time tokens go; each request only fills in its own
+    (new) tokens. It saves rendering the layout and the questionnaire on every visit.
+    """
+    consultation = context["consultation"]
+    locale = str(get_locale())
+    cache: dict = current_app.extensions.setdefault(PAGE_CACHE, {})
+    found = cache.get((consultation.slug, locale))
+    if found is None or found[0] != consultation.key:
+        page = render_template("public/answer.html", **{**context, "token": TOKEN_SLOT},
+                               csrf_token=lambda: CSRF_SLOT, fields_html=_empty_fields(context))
+        found = (consultation.key, page)
+        cache[(consultation.slug, locale)] = found
+    return (found[1].replace(CSRF_SLOT, generate_csrf(), 1)
+            .replace(TOKEN_SLOT, context["token"], 1))
 
 
 FIELDS_CACHE = "consulta.answer_fields_html"

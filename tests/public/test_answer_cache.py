@@ -177,3 +177,59 @@ def test_statements_per_request(client, consultation):
     assert len(post) - len(inserts) == 3, post
     assert len(inserts) <= 6, inserts
     assert len(thanks) == 2, thanks
+
+
+TOKENS = r'name="(csrf_token|submission_token)" value="[^"]*"'
+
+
+def _without_tokens(html: str) -> str:
+    import re
+
+    return re.sub(TOKENS, r'name="\1" value=""', html)
+
+
+def _tokens(html: str) -> tuple[str, ...]:
+    import re
+
+    return tuple(re.findall(r'name="(?:csrf_token|submission_token)" value="([^"]*)"', html))
+
+
+def test_the_kept_empty_page_is_the_rendered_page_with_new_tokens(client, consultation,
+                                                                   monkeypatch):
+    from app.public import answer
+
+    first = client.get(FORM).get_data(as_text=True)
+    second = client.get(FORM).get_data(as_text=True)
+    monkeypatch.setattr(answer, "_same_for_everyone", lambda: False)
+    rendered = client.get(FORM).get_data(as_text=True)
+    assert _without_tokens(first) == _without_tokens(second) == _without_tokens(rendered)
+    assert "slot" not in second
+    csrf_1, token_1 = _tokens(first)
+    csrf_2, token_2 = _tokens(second)
+    assert token_1 != token_2
+    assert all((csrf_1, csrf_2, token_1, token_2))
+
+
+def test_the_kept_page_takes_a_new_title_and_its_tokens_work(client, consultation, definition):
+    from tests.public.answer_helpers import valid_answer
+
+    client.get(FORM)
+    data = edited(definition, lambda d: d.update(title={"es": "Consulta renovada",
+                                                        "en": "Renewed consultation"}))
+    load_definition(data)
+    html = client.get(FORM).get_data(as_text=True)
+    assert "Consulta renovada" in html
+    response = client.post(FORM, data=valid_answer(form_token(html)))
+    assert response.status_code == 303
+    assert db.session.scalar(db.select(db.func.count(Response.id))) == 1
+
+
+def test_signed_in_staff_and_query_strings_get_the_page_rendered_for_them(
+        client, consultation, make_user, auth):
+    client.get(FORM)  # the kept page exists
+    english = client.get(FORM + "?lang=en").get_data(as_text=True)
+    assert 'lang="en"' in english.split("\n", 2)[1]  # rendered in English, not the kept page
+    user = make_user("analyst")
+    auth.login(user.email)
+    html = client.get(FORM).get_data(as_text=True)
+    assert 'action="/auth/logout"' in html
