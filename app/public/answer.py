@@ -98,17 +98,10 @@ def _empty_page(context: dict) -> str:
     stand-ins where the CSRF and one-time tokens go; each request only fills in its own
     (new) tokens. It saves rendering the layout and the questionnaire on every visit.
     """
-    consultation = context["consultation"]
-    locale = str(get_locale())
-    cache: dict = current_app.extensions.setdefault(PAGE_CACHE, {})
-    found = cache.get((consultation.slug, locale))
-    if found is None or found[0] != consultation.key:
-        page = render_template("public/answer.html", **{**context, "token": TOKEN_SLOT},
-                               csrf_token=lambda: CSRF_SLOT, fields_html=_empty_fields(context))
-        found = (consultation.key, page)
-        cache[(consultation.slug, locale)] = found
-    return (found[1].replace(CSRF_SLOT, generate_csrf(), 1)
-            .replace(TOKEN_SLOT, context["token"], 1))
+    page = _kept(PAGE_CACHE, context["consultation"], lambda: render_template(
+        "public/answer.html", **{**context, "token": TOKEN_SLOT},
+        csrf_token=lambda: CSRF_SLOT, fields_html=_empty_fields(context)))
+    return page.replace(CSRF_SLOT, generate_csrf(), 1).replace(TOKEN_SLOT, context["token"], 1)
 
 
 FIELDS_CACHE = "consulta.answer_fields_html"
@@ -117,14 +110,18 @@ FIELDS_CACHE = "consulta.answer_fields_html"
 def _empty_fields(context: dict) -> Markup:
     """Return the questions of the empty form, rendered once per consultation version and
     language in this process: most of the page, and the same for every person."""
-    consultation = context["consultation"]
-    locale = str(get_locale())
-    cache: dict = current_app.extensions.setdefault(FIELDS_CACHE, {})
-    found = cache.get((consultation.slug, locale))
+    return _kept(FIELDS_CACHE, context["consultation"], lambda: Markup(
+        render_template("public/_answer_fields.html", **context)))
+
+
+def _kept(name: str, consultation: ConsultationCopy, render):
+    """Return render()'s result, kept in this process per consultation and language until
+    the consultation's version changes (one entry per consultation and language)."""
+    cache: dict = current_app.extensions.setdefault(name, {})
+    place = (consultation.slug, str(get_locale()))
+    found = cache.get(place)
     if found is None or found[0] != consultation.key:
-        found = (consultation.key,
-                 Markup(render_template("public/_answer_fields.html", **context)))
-        cache[(consultation.slug, locale)] = found
+        found = cache[place] = (consultation.key, render())
     return found[1]
 
 
