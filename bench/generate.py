@@ -150,15 +150,17 @@ def _rows(gen: Generator, ids: dict, n: int, consultation_id: int):
             d = day[i]
             s = second[i]
             at = f"{day_text[d]} {s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}.000000"
+            r = ranked[i]
+            chosen = [theme_ids[r[p]] for p in range(k[i])]
+            pattern = ",".join(map(str, chosen))
             if online[i]:
                 responses.append((rid, consultation_id, "online", codes[i], at, day_text[d],
-                                  "online", None, f"BENCH{rid:010d}", "accepted"))
+                                  "online", None, f"BENCH{rid:010d}", "accepted", pattern))
             else:
                 responses.append((rid, consultation_id, "paper", codes[i], at, day_text[d],
-                                  "import", f"P{rid:09d}", None, "accepted"))
-            r = ranked[i]
-            for p in range(k[i]):
-                themes.append((rid, theme_ids[r[p]], p + 1))
+                                  "import", f"P{rid:09d}", None, "accepted", pattern))
+            for p, theme_id in enumerate(chosen, start=1):
+                themes.append((rid, theme_id, p))
             answer_id += 1
             answers.append((answer_id, rid, q["sector"], sector_opt[sector[i]], None, None))
             h = heard[i]
@@ -177,7 +179,8 @@ def _rows(gen: Generator, ids: dict, n: int, consultation_id: int):
 
 
 RESPONSE_COLUMNS = ("id", "consultation_id", "channel", "municipality_code", "submitted_at",
-                    "submitted_on", "source", "form_serial", "receipt_code", "state")
+                    "submitted_on", "source", "form_serial", "receipt_code", "state",
+                    "theme_pattern")
 THEME_COLUMNS = ("response_id", "theme_id", "position")
 ANSWER_COLUMNS = ("id", "response_id", "question_id", "option_id", "text_value", "number_value")
 

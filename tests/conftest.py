@@ -127,8 +127,30 @@ def app(database_url: str, app_config: dict):
     with app.app_context():
         yield app
         db.session.remove()
+        _check_theme_patterns()
         _empty_tables()
         db.engine.dispose()
+
+
+def _check_theme_patterns() -> None:
+    """Fail the test if a response's stored theme_pattern is not its themes in position order.
+
+    Every writer (online form, paper entry, import, demo) stores both; the analysis counts from
+    the pattern alone, so a writer that forgot it would silently skew results.
+    """
+    from app.models.response import theme_pattern
+
+    with db.engine.connect() as connection:
+        themes: dict[int, list[int]] = {}
+        for response_id, theme_id in connection.execute(text(
+                "SELECT response_id, theme_id FROM response_theme "
+                "ORDER BY response_id, position")):
+            themes.setdefault(response_id, []).append(theme_id)
+        wrong = [(response_id, pattern) for response_id, pattern in connection.execute(
+                     text("SELECT id, theme_pattern FROM response"))
+                 if pattern != theme_pattern(themes.get(response_id, []))]
+    if wrong:
+        pytest.fail(f"responses whose theme_pattern is not their themes: {wrong[:5]}")
 
 
 def _empty_tables() -> None:

@@ -36,6 +36,7 @@ from app.models import (
     ResponseTheme,
     User,
 )
+from app.models.response import theme_pattern
 from app.services import audit
 from app.services.errors import DomainError, OutOfScope
 from app.util import local_today, utcnow
@@ -684,7 +685,8 @@ def _store(consultation, stream, kind, filename, checked, actor, progress) -> Im
 
 
 RESPONSE_COLUMNS = ("id", "consultation_id", "channel", "source", "municipality_code",
-                    "submitted_at", "submitted_on", "state", "batch_id", "form_serial")
+                    "submitted_at", "submitted_on", "state", "batch_id", "form_serial",
+                    "theme_pattern")
 THEME_COLUMNS = ("response_id", "theme_id", "position")
 ANSWER_COLUMNS = ("response_id", "question_id", "option_id", "text_value", "number_value")
 
@@ -762,13 +764,14 @@ class _Writer:
             return 0
         responses, themes, answers = [], [], []
         for response_id, parsed in zip(self._ids(len(chunk)), chunk, strict=True):
+            theme_ids = [self.themes[code] for code in parsed["theme_codes"]]
             # In the order of RESPONSE_COLUMNS, THEME_COLUMNS and ANSWER_COLUMNS.
             responses.append((
                 response_id, self.consultation_id, parsed["channel"], "import",
                 parsed["municipality_code"], utcnow(), parsed["submitted_on"] or self.today,
-                "accepted", self.batch_id, parsed["form_serial"]))
-            themes.extend((response_id, self.themes[code], position)
-                          for position, code in enumerate(parsed["theme_codes"], start=1))
+                "accepted", self.batch_id, parsed["form_serial"], theme_pattern(theme_ids)))
+            themes.extend((response_id, theme_id, position)
+                          for position, theme_id in enumerate(theme_ids, start=1))
             values = parsed["answers"]
             for code, question_id, kind in self.questions:
                 value = values.get(code)

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from app.models import Answer, Consultation, Response, ResponseTheme
+from app.models.response import theme_pattern
 from app.util import local_today, utcnow
 
 # No 0/O or 1/I/L: a receipt is read aloud and typed by people.
@@ -52,6 +53,7 @@ def new_response(
         ResponseTheme(theme_id=themes[code].id, position=position)
         for position, code in enumerate(theme_codes, start=1)
     ]
+    response.theme_pattern = theme_pattern(theme.theme_id for theme in response.themes)
     for code, value in answers.items():
         if value is None or value == "" or value == []:
             continue

@@ -166,3 +166,23 @@ def test_every_option_of_a_question_from_one_scan(consultation):
                   "theme", "position") == {("security", 1): 1, ("health", 2): 1,
                                            ("education", 3): 1, ("health", 1): 1,
                                            ("security", 2): 1}
+
+
+def test_option_counts_leave_out_voided_responses_answers(consultation):
+    """Unfiltered counts are read from the answers alone, less the voided responses' answers."""
+    before = counts(datasets.option_counts(consultation), "question", "option")
+    voided = new_response(consultation, channel="paper", source="entry",
+                          municipality_code="14039", theme_codes=["water"],
+                          answers={"sector": "academia", "heard_via": ["school", "radio_tv"]})
+    voided.state = "voided"
+    db.session.add(voided)
+    db.session.commit()
+    after = counts(datasets.option_counts(consultation), "question", "option")
+    assert after == before
+    # The same as the per-channel counts, which join each answer to its response.
+    by_channel: dict = {}
+    for channel in ("online", "paper"):
+        frame = datasets.option_counts(consultation, Filters(channel=channel))
+        for key, count in counts(frame, "question", "option").items():
+            by_channel[key] = by_channel.get(key, 0) + count
+    assert after == by_channel
