@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -17,6 +18,20 @@ def test_chi_square_hand_computed():
     assert result["cramers_v"] == pytest.approx(1 / 3)
     assert result["n"] == 60
     assert result["min_expected"] == 15
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_chi_square_agrees_with_scipy_stats(seed):
+    from scipy.stats import chi2_contingency
+
+    rng = np.random.default_rng(seed)
+    table = rng.integers(1, 400, size=(int(rng.integers(2, 6)), int(rng.integers(2, 13))))
+    result = chi_square(pd.DataFrame(table))
+    reference = chi2_contingency(table, correction=False)
+    assert result["chi2"] == pytest.approx(reference.statistic, rel=1e-12)
+    assert result["dof"] == reference.dof
+    assert result["p_value"] == pytest.approx(reference.pvalue, rel=1e-9, abs=1e-300)
+    assert result["min_expected"] == pytest.approx(reference.expected_freq.min(), rel=1e-12)
 
 
 def test_zero_rows_and_columns_are_dropped():
