@@ -21,8 +21,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import queue
 import re
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import groupby, repeat
@@ -237,18 +239,16 @@ class _Reader:
         self.hash_states = _hash_states(consultation)
 
     def __iter__(self) -> Iterator[_Batch]:
-        connection = self.connection
-        last_id = 0
-        while True:
-            batch = _tuples(connection, self.responses, {"last_id": last_id})
-            if not batch:
-                return
-            bounds = {"low": batch[0][0], "high": batch[-1][0]}
+        if self.connection.dialect.name == "postgresql":
+            # The next batch's queries run on the server while this one is made into cells.
+            rounds = _ahead(db.engine, self._rounds)
+        else:  # SQLite runs in this process (and its cursor takes the GIL at every row)
+            rounds = self._rounds(self.connection)
+        for batch, theme_rows, answer_rows in rounds:
             response_ids = [row[0] for row in batch]
-            themes = self._themes(_tuples(connection, self.themes_query, bounds), batch)
+            themes = self._themes(theme_rows, batch)
             if self.width:
-                answers, odd_columns = self._answers(
-                    _tuples(connection, self.answers_query, bounds), batch)
+                answers, odd_columns = self._answers(answer_rows, batch)
             else:
                 answers, odd_columns = [], set()
             yield _Batch(
@@ -258,6 +258,17 @@ class _Reader:
                 themes=list(map(themes.get, response_ids, repeat(""))),
                 answers=[list(map(column.get, response_ids, repeat(""))) for column in answers],
                 odd_columns=odd_columns)
+
+    def _rounds(self, connection) -> Iterator[tuple[list, list, list]]:
+        """Yield (responses, their themes, their answers) as driver tuples, batch by batch."""
+        last_id = 0
+        while True:
+            batch = _tuples(connection, self.responses, {"last_id": last_id})
+            if not batch:
+                return
+            bounds = {"low": batch[0][0], "high": batch[-1][0]}
+            yield (batch, _tuples(connection, self.themes_query, bounds),
+                   _tuples(connection, self.answers_query, bounds) if self.width else [])
             last_id = bounds["high"]
 
     def _themes(self, rows: list[tuple], batch: list[tuple]) -> dict[int, str]:
@@ -344,6 +355,54 @@ class _Reader:
             places[(channel, municipality)] = (safe_cell(channel), safe_cell(municipality),
                                                *self.municipalities[municipality])
         return keys
+
+
+_DONE = object()
+
+
+def _ahead(engine, rounds) -> Iterator:
+    """Yield the items of rounds(connection), each computed in another thread while the
+    previous one is used here (one item ahead, never more: memory stays flat).
+
+    The thread has its own connection (committed data, as any new request would see) and
+    stops when the consumer does (a closed stream included); its error is raised here.
+    """
+    items: queue.SimpleQueue = queue.SimpleQueue()
+    slot = threading.Semaphore(1)  # the thread reads an item only once the last one is taken
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            with engine.connect() as connection:
+                iterator = rounds(connection)
+                while True:
+                    while not slot.acquire(timeout=0.1):
+                        if stop.is_set():
+                            return
+                    if stop.is_set():
+                        return
+                    item = next(iterator, _DONE)
+                    items.put(item)
+                    if item is _DONE:
+                        return
+        except BaseException as error:  # handed to the consumer, raised there
+            items.put(error)
+
+    thread = threading.Thread(target=work, name="opendata-fetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            slot.release()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        slot.release()
+        thread.join()
 
 
 def _plain(text: str) -> bool:

@@ -467,3 +467,48 @@ def test_every_character_that_csv_writer_quotes_is_known():
         buffer.truncate()
         writer.writerow([value, ""])
         assert f"{opendata._csv_cell(value)},\n" == buffer.getvalue()
+
+
+def _fetch_threads() -> list:
+    import threading
+
+    return [thread for thread in threading.enumerate() if thread.name == "opendata-fetch"]
+
+
+def test_rounds_read_ahead_stop_with_the_stream(app):
+    """PostgreSQL's batches are read one ahead in a thread: it ends with the consumer."""
+    read = []
+
+    def rounds(connection):
+        for number in range(100):
+            read.append(number)
+            yield number
+
+    items = opendata._ahead(db.engine, rounds)
+    assert [next(items), next(items)] == [0, 1]
+    items.close()
+    assert not _fetch_threads()
+    assert len(read) <= 3  # one ahead at most: never the whole table
+    assert list(opendata._ahead(db.engine, rounds)) == list(range(100))
+    assert not _fetch_threads()
+
+
+def test_rounds_read_ahead_raise_their_error(app):
+    def rounds(connection):
+        yield 1
+        raise ValueError("boom")
+
+    items = opendata._ahead(db.engine, rounds)
+    assert next(items) == 1
+    with pytest.raises(ValueError, match="boom"):
+        next(items)
+    assert not _fetch_threads()
+
+
+def test_closed_stream_leaves_no_reader(closed, monkeypatch):
+    monkeypatch.setattr(opendata, "FETCH_SIZE", 2)
+    stream = opendata.csv_stream(closed, chunk_size=2)
+    next(stream), next(stream)
+    stream.close()
+    assert not _fetch_threads()
+    assert len("".join(opendata.csv_stream(closed, chunk_size=2)).splitlines()) == len(ROWS) + 1
