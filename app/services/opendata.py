@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import operator
 import queue
 import re
 import tempfile
@@ -433,7 +434,6 @@ _first_two = itemgetter(0, 1)
 _second = itemgetter(1)
 _third_fourth = itemgetter(2, 3)
 _day_then_id = itemgetter(1, 0)
-_third = itemgetter(2)
 
 
 def _chunks(consultation: Consultation, chunk_size: int) -> Iterator[list[list]]:
@@ -478,13 +478,15 @@ def _csv_chunks(consultation: Consultation, chunk_size: int) -> Iterator[str]:
         lines = list(map(",".join, zip(batch.ids, days,
                                        map(rendered.__getitem__, batch.places),
                                        themes, *answers, strict=True)))
+        # Hide arrival order inside the chunk: by day, then by the (random-looking) id. Days
+        # (YYYY-MM-DD) and ids (16 hex digits) have a fixed length: day + id sorts as the
+        # pair does (_chunks' key), without a tuple per row.
+        keys = list(map(operator.add, batch.days, batch.ids))
         for start in range(0, len(lines), chunk_size):
-            chunk = list(zip(batch.ids[start:start + chunk_size],
-                             batch.days[start:start + chunk_size],
-                             lines[start:start + chunk_size], strict=True))
-            # Hide arrival order inside the chunk: by day, then by the (random-looking) id.
-            chunk.sort(key=_day_then_id)
-            yield "\n".join(map(_third, chunk)) + "\n"
+            chunk_keys = keys[start:start + chunk_size]
+            chunk_lines = lines[start:start + chunk_size]
+            order = sorted(range(len(chunk_keys)), key=chunk_keys.__getitem__)
+            yield "\n".join(map(chunk_lines.__getitem__, order)) + "\n"
 
 
 def _tuples(connection, statement, params) -> list[tuple]:
