@@ -3,7 +3,10 @@
 Rows are read by keyset pagination over the response id (FETCH_SIZE at a time), with the
 themes and answers of a batch fetched by two range queries over the same ids, as plain driver
 tuples: a million responses cost 150 queries and flat memory, never one ORM object per
-response (bench/export.py; bench/RESULTS.md has the figures).
+response. The cells are made column by column and a CSV line is the cells joined by "," (only
+free text, which may need quotes, goes through csv.writer). On PostgreSQL the next batch is
+read on a second connection in a thread while the current one is written, so the server and
+the app work at the same time (bench/export.py; bench/RESULTS.md has the figures).
 
 Anonymity:
 - the `id` column is not the database id: it is HMAC-SHA256(SECRET_KEY, slug:id), first 16 hex
