@@ -245,7 +245,7 @@ class _Reader:
     def __iter__(self) -> Iterator[_Batch]:
         if self.connection.dialect.name == "postgresql":
             # The next batch's queries run on the server while this one is made into cells.
-            rounds = _ahead(db.engine, self._rounds)
+            rounds = _ahead(self.connection.engine, self._rounds)
         else:  # SQLite runs in this process (and its cursor takes the GIL at every row)
             rounds = self._rounds(self.connection)
         for batch, theme_rows, answer_rows in rounds:
