@@ -3,7 +3,10 @@
 Rows are read by keyset pagination over the response id (FETCH_SIZE at a time), with the
 themes and answers of a batch fetched by two range queries over the same ids, as plain driver
 tuples: a million responses cost 150 queries and flat memory, never one ORM object per
-response (bench/export.py; bench/RESULTS.md has the figures).
+response. The cells are made column by column and a CSV line is the cells joined by "," (only
+free text, which may need quotes, goes through csv.writer). On PostgreSQL the next batch is
+read on a second connection in a thread while the current one is written, so the server and
+the app work at the same time (bench/export.py; bench/RESULTS.md has the figures).
 
 Anonymity:
 - the `id` column is not the database id: it is HMAC-SHA256(SECRET_KEY, slug:id), first 16 hex
@@ -21,10 +24,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import operator
+import queue
+import re
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import groupby
+from itertools import groupby, repeat
 from operator import attrgetter, itemgetter
 
 from flask import current_app
@@ -149,127 +156,340 @@ def _clean(text: str) -> bool:
     return safe_cell(text) == text and safe_cell(f";{text}") == f";{text}"
 
 
-def _chunks(consultation: Consultation, chunk_size: int) -> Iterator[list[list]]:
-    """Yield lists of at most chunk_size safe rows (lists of cells in column order).
+@dataclass
+class _Batch:
+    """The cells of FETCH_SIZE responses, column by column, in the order of their ids."""
 
-    Responses are read FETCH_SIZE at a time by keyset pagination over the id, with three plain
-    range queries per batch (responses, their themes, their answers) whose rows come back as
-    tuples and are grouped with itertools.groupby; the municipality, the codes of themes and
-    options and the positions of options are dictionaries loaded once. Each chunk_size slice
-    of a batch is then sorted by day and anonymous id, exactly as when every chunk was fetched
-    on its own.
+    ids: list[str]  # anonymous ids
+    days: list[str]  # ISO days
+    places: list[tuple]  # (channel, municipality) of each response: keys of _Reader.places
+    themes: list[str]
+    answers: list[list[str]]  # one list per published question
+    odd_columns: set[int]  # answer columns with a free text (or odd) cell in this batch
+
+
+class _Reader:
+    """Read the accepted responses of a consultation FETCH_SIZE at a time, as columns.
+
+    Responses are read by keyset pagination over the id, with three plain range queries per
+    batch (responses, their themes, their answers) whose rows come back as tuples; the
+    municipality, the codes of themes and options and the positions of options are
+    dictionaries loaded once. A response's themes, and its options of a question, come in
+    order and are joined into their cell as they come (one dictionary per column): only free
+    text, and any odd answer, is grouped and cleaned apart. Both the CSV and the XLSX are
+    made from these columns.
     """
-    published = published_questions(consultation)
-    column_of = {question.id: index for index, question in enumerate(published)}
-    width = len(published)
-    option_code = {option.id: option.code for question in published
-                   for option in question.options}
-    theme_code = {theme.id: theme.code for theme in consultation.themes}
-    # Codes that can't start a formula need no neutralizing, nor can a ";"-join of them.
-    themes_clean = all(_clean(code) for code in theme_code.values())
-    column_clean = [question.type != "text" and all(_clean(option.code)
-                                                   for option in question.options)
-                    for question in published]
-    places: dict[tuple[str, str], tuple] = {}
-    municipalities = {code: (region, 1 if metro else 0) for code, region, metro in
-                      db.session.execute(select(Municipality.code, Municipality.region_number,
-                                                Municipality.metro))}
-    connection = db.session.connection()
-    fetch_size = chunk_size * max(1, FETCH_SIZE // chunk_size)
-    responses = (
-        select(Response.id, Response.submitted_on, Response.channel,
-               Response.municipality_code)
-        .where(Response.consultation_id == consultation.id, Response.state == "accepted",
-               Response.id > bindparam("last_id"))
-        .order_by(Response.id)
-        .limit(fetch_size)
-    )
-    low, high = bindparam("low"), bindparam("high")
-    # Only the child table's own range (the index drives it): rows of voided responses or of
-    # another consultation in the range are skipped below, which is cheaper than a join.
-    themes_query = (select(ResponseTheme.response_id, ResponseTheme.theme_id)
-                    .where(ResponseTheme.response_id.between(low, high))
-                    .order_by(ResponseTheme.response_id, ResponseTheme.position))
-    # Answers of a response by question, then in the question's order of options, then as
-    # answered. When option ids follow the options' positions (as options are created), the
-    # id orders them without a join to the option table.
-    by_id = all([option.position for option in sorted(question.options, key=attrgetter("id"))]
-                 == sorted(option.position for option in question.options)
-                 for question in published)
-    option_order = Answer.option_id if by_id else Option.position
-    answers_query = select(Answer.response_id, Answer.question_id, Answer.option_id,
-                           Answer.text_value)
-    if option_order is Option.position:
-        answers_query = answers_query.outerjoin(Option, Option.id == Answer.option_id)
-    answers_query = (answers_query
-                     .where(Answer.response_id.between(low, high),
-                            Answer.question_id.in_(list(column_of)))
-                     .order_by(Answer.response_id, Answer.question_id, option_order,
-                               Answer.id))
-    first, first_two = itemgetter(0), itemgetter(0, 1)
-    # The day as the database driver returns it (a string on SQLite) -> ISO text, through
-    # SQLAlchemy's own Date conversion, once per distinct value.
-    to_date = (Response.submitted_on.type.dialect_impl(connection.dialect)
-               .result_processor(connection.dialect, None))
-    inner_copy, outer_copy = _hash_states(consultation)
-    last_id = 0
-    while True:
-        batch = _tuples(connection, responses, {"last_id": last_id})
-        if not batch:
-            return
-        bounds = {"low": batch[0][0], "high": batch[-1][0]}
-        wanted = {row[0] for row in batch}
-        theme_rows = groupby(_tuples(connection, themes_query, bounds), first)
-        if themes_clean:
-            themes = {rid: ";".join([theme_code[theme] for _, theme in group])
-                      for rid, group in theme_rows if rid in wanted}
-        else:
-            themes = {rid: safe_cell(";".join([theme_code[theme] for _, theme in group]))
-                      for rid, group in theme_rows if rid in wanted}
-        answers: dict[int, list[str]] = {}
-        if width:
-            for (rid, question_id), group in groupby(
-                    _tuples(connection, answers_query, bounds), first_two):
-                if rid not in wanted:
+
+    def __init__(self, consultation: Consultation, chunk_size: int):
+        published = published_questions(consultation)
+        self.column_of = {question.id: index for index, question in enumerate(published)}
+        self.width = len(published)
+        self.option_code = {option.id: option.code for question in published
+                            for option in question.options}
+        self.theme_code = {theme.id: theme.code for theme in consultation.themes}
+        # Codes that can't start a formula need no neutralizing, nor can a ";"-join of them.
+        self.themes_clean = all(_clean(code) for code in self.theme_code.values())
+        self.column_clean = [question.type != "text" and all(_clean(option.code)
+                                                            for option in question.options)
+                             for question in published]
+        # Columns whose cells never need quoting in the CSV (codes without , " or newlines).
+        self.themes_plain = all(_plain(code) for code in self.theme_code.values())
+        self.column_plain = [clean and all(_plain(option.code) for option in question.options)
+                             for clean, question in zip(self.column_clean, published, strict=True)]
+        # (channel, municipality) -> (channel, municipality, region, metro), safe cells.
+        self.places: dict[tuple[str, str], tuple] = {}
+        self.municipalities = {code: (region, 1 if metro else 0) for code, region, metro in
+                               db.session.execute(select(Municipality.code,
+                                                         Municipality.region_number,
+                                                         Municipality.metro))}
+        self.connection = connection = db.session.connection()
+        self.fetch_size = chunk_size * max(1, FETCH_SIZE // chunk_size)
+        self.responses = (
+            select(Response.id, Response.submitted_on, Response.channel,
+                   Response.municipality_code)
+            .where(Response.consultation_id == consultation.id, Response.state == "accepted",
+                   Response.id > bindparam("last_id"))
+            .order_by(Response.id)
+            .limit(self.fetch_size)
+        )
+        low, high = bindparam("low"), bindparam("high")
+        # Only the child table's own range (the index drives it): rows of voided responses or
+        # of another consultation in the range are read but never looked up (cells are taken
+        # by the batch's ids), which is cheaper than a join.
+        self.themes_query = (select(ResponseTheme.response_id, ResponseTheme.theme_id)
+                             .where(ResponseTheme.response_id.between(low, high))
+                             .order_by(ResponseTheme.response_id, ResponseTheme.position))
+        # Answers of a response by question, then in the question's order of options, then
+        # as answered. When option ids follow the options' positions (as options are
+        # created), the id orders them without a join to the option table.
+        by_id = all([option.position
+                     for option in sorted(question.options, key=attrgetter("id"))]
+                    == sorted(option.position for option in question.options)
+                    for question in published)
+        option_order = Answer.option_id if by_id else Option.position
+        answers_query = select(Answer.response_id, Answer.question_id, Answer.option_id,
+                               Answer.text_value)
+        if option_order is Option.position:
+            answers_query = answers_query.outerjoin(Option, Option.id == Answer.option_id)
+        self.answers_query = (answers_query
+                              .where(Answer.response_id.between(low, high),
+                                     Answer.question_id.in_(list(self.column_of)))
+                              .order_by(Answer.response_id, Answer.question_id, option_order,
+                                        Answer.id))
+        # The day as the database driver returns it (a string on SQLite) -> ISO text, through
+        # SQLAlchemy's own Date conversion, once per distinct value.
+        self.to_date = (Response.submitted_on.type.dialect_impl(connection.dialect)
+                        .result_processor(connection.dialect, None))
+        self.hash_states = _hash_states(consultation)
+
+    def __iter__(self) -> Iterator[_Batch]:
+        if self.connection.dialect.name == "postgresql":
+            # The next batch's queries run on the server while this one is made into cells.
+            rounds = _ahead(self.connection.engine, self._rounds)
+        else:  # SQLite runs in this process (and its cursor takes the GIL at every row)
+            rounds = self._rounds(self.connection)
+        for batch, theme_rows, answer_rows in rounds:
+            response_ids = [row[0] for row in batch]
+            themes = self._themes(theme_rows, batch)
+            if self.width:
+                answers, odd_columns = self._answers(answer_rows, batch)
+            else:
+                answers, odd_columns = [], set()
+            yield _Batch(
+                ids=self._anonymous_ids(response_ids),
+                days=self._days(batch),
+                places=self._places(batch),
+                themes=list(map(themes.get, response_ids, repeat(""))),
+                answers=[list(map(column.get, response_ids, repeat(""))) for column in answers],
+                odd_columns=odd_columns)
+
+    def _rounds(self, connection) -> Iterator[tuple[list, list, list]]:
+        """Yield (responses, their themes, their answers) as driver tuples, batch by batch."""
+        last_id = 0
+        while True:
+            batch = _tuples(connection, self.responses, {"last_id": last_id})
+            if not batch:
+                return
+            bounds = {"low": batch[0][0], "high": batch[-1][0]}
+            yield (batch, _tuples(connection, self.themes_query, bounds),
+                   _tuples(connection, self.answers_query, bounds) if self.width else [])
+            last_id = bounds["high"]
+
+    def _themes(self, rows: list[tuple], batch: list[tuple]) -> dict[int, str]:
+        """Return {response id: its theme codes joined by ";" in order} (rows in order)."""
+        theme_code = self.theme_code
+        cells: dict[int, str] = {}
+        get = cells.get
+        wanted = None
+        for response_id, theme in rows:
+            code = theme_code.get(theme)
+            if code is None:  # another consultation's response in the range: skip it
+                if wanted is None:
+                    wanted = {row[0] for row in batch}
+                if response_id in wanted:
+                    raise KeyError(theme)
+                continue
+            cell = get(response_id)
+            cells[response_id] = code if cell is None else f"{cell};{code}"
+        if not self.themes_clean:
+            cells = {response_id: safe_cell(cell) for response_id, cell in cells.items()}
+        return cells
+
+    def _answers(self, rows: list[tuple], batch: list[tuple]
+                 ) -> tuple[list[dict[int, str]], set[int]]:
+        """Return one {response id: cell} per published question, and the odd columns.
+
+        The options of a response's question come in order: their codes are joined as they
+        come. A group with free text (or a text in an option question, or codes to
+        neutralize) is set aside, then grouped and cleaned as a whole: scrubbed, joined,
+        neutralized.
+        """
+        columns: list[dict[int, str]] = [{} for _ in range(self.width)]
+        option_code = self.option_code
+        fast = {question_id: columns[column] for question_id, column in self.column_of.items()
+                if self.column_clean[column]}
+        odd: set[tuple[int, int]] = set()
+        for response_id, question_id, option_id, _text in rows:
+            cells = fast.get(question_id)
+            if cells is None or not option_id:
+                odd.add((response_id, question_id))
+                continue
+            code = option_code.get(option_id)
+            if not code:
+                continue
+            cell = cells.get(response_id)
+            cells[response_id] = code if cell is None else f"{cell};{code}"
+        odd_columns = set()
+        if odd:
+            wanted = {row[0] for row in batch}
+            for key, group in groupby(rows, _first_two):
+                if key not in odd or key[0] not in wanted:
                     continue
-                group = list(group)
-                column = column_of[question_id]
-                options = [row[2] for row in group]
-                if column_clean[column] and all(options):
-                    cell = ";".join(filter(None, map(option_code.get, options)))
-                else:  # free text (or an option question's odd text answer): scrub, neutralize
-                    cell = safe_cell(";".join(filter(None, [
-                        option_code.get(option_id) if option_id else scrub(text_value)
-                        for _, _, option_id, text_value in group])))
-                cells = answers.get(rid)
-                if cells is None:
-                    cells = answers[rid] = [""] * width
-                cells[column] = cell
-        empty = [""] * width
-        days: dict = {}
-        rows = []
-        append = rows.append
-        for response_id, day, channel, municipality in batch:
-            place = places.get((channel, municipality))
-            if place is None:
-                place = places[(channel, municipality)] = (
-                    safe_cell(channel), safe_cell(municipality), *municipalities[municipality])
-            text_day = days.get(day)
-            if text_day is None:
-                text_day = days[day] = (to_date(day) if to_date else day).isoformat()
-            # anonymous_id(), inlined: this loop runs once per response.
+                response_id, question_id = key
+                column = self.column_of[question_id]
+                odd_columns.add(column)
+                columns[column][response_id] = safe_cell(";".join(filter(None, [
+                    option_code.get(option_id) if option_id else scrub(text_value)
+                    for _, _, option_id, text_value in group])))
+        return columns, odd_columns
+
+    def _anonymous_ids(self, response_ids: list[int]) -> list[str]:
+        """Return the anonymous_id() of each response (inlined: once per response)."""
+        inner_copy, outer_copy = self.hash_states
+        out = []
+        append = out.append
+        for response_id in response_ids:
             digest = inner_copy()
             digest.update(b"%d" % response_id)
             outer = outer_copy()
             outer.update(digest.digest())
-            append([outer.hexdigest()[:16], text_day, *place, themes.get(response_id, ""),
-                    *answers.get(response_id, empty)])
+            append(outer.hexdigest()[:16])
+        return out
+
+    def _days(self, batch: list[tuple]) -> list[str]:
+        raw = list(map(_second, batch))
+        to_date = self.to_date
+        text = {day: (to_date(day) if to_date else day).isoformat() for day in set(raw)}
+        return list(map(text.__getitem__, raw))
+
+    def _places(self, batch: list[tuple]) -> list[tuple]:
+        keys = list(map(_third_fourth, batch))
+        places = self.places
+        for channel, municipality in set(keys).difference(places):
+            places[(channel, municipality)] = (safe_cell(channel), safe_cell(municipality),
+                                               *self.municipalities[municipality])
+        return keys
+
+
+_DONE = object()
+
+
+def _ahead(engine, rounds) -> Iterator:
+    """Yield the items of rounds(connection), each computed in another thread while the
+    previous one is used here (one item ahead, never more: memory stays flat).
+
+    The thread has its own connection (committed data, as any new request would see) and
+    stops when the consumer does (a closed stream included); its error is raised here.
+    """
+    items: queue.SimpleQueue = queue.SimpleQueue()
+    slot = threading.Semaphore(1)  # the thread reads an item only once the last one is taken
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            with engine.connect() as connection:
+                iterator = rounds(connection)
+                while True:
+                    while not slot.acquire(timeout=0.1):
+                        if stop.is_set():
+                            return
+                    if stop.is_set():
+                        return
+                    item = next(iterator, _DONE)
+                    items.put(item)
+                    if item is _DONE:
+                        return
+        except BaseException as error:  # handed to the consumer, raised there
+            items.put(error)
+
+    thread = threading.Thread(target=work, name="opendata-fetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            slot.release()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        slot.release()
+        thread.join()
+
+
+def _plain(text: str) -> bool:
+    """True if the CSV writer writes text as it is, and any ";"-join of such texts."""
+    return bool(text) and _csv_cell(text) == text and _csv_cell(f"{text};{text}") == \
+        f"{text};{text}"
+
+
+# The characters for which csv.writer (QUOTE_MINIMAL, "," and '"', "\n" line ends) may quote a
+# field; other fields it writes as they are (tests/opendata checks every character).
+_NEEDS_QUOTES = re.compile('[,"\r\n]')
+
+
+def _csv_cell(value: str) -> str:
+    """Return a non-empty text cell exactly as csv.writer writes it in a row."""
+    if not _NEEDS_QUOTES.search(value):
+        return value
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow([value, ""])
+    return buffer.getvalue()[:-2]  # without the empty last cell's "," and the "\n"
+
+
+def _csv_column(cells: list[str]) -> list[str]:
+    return [_csv_cell(cell) if cell else cell for cell in cells]
+
+
+_first_two = itemgetter(0, 1)
+_second = itemgetter(1)
+_third_fourth = itemgetter(2, 3)
+_day_then_id = itemgetter(1, 0)
+
+
+def _chunks(consultation: Consultation, chunk_size: int) -> Iterator[list[list]]:
+    """Yield lists of at most chunk_size safe rows (lists of cells in column order).
+
+    Each chunk_size slice of a batch is sorted by day and anonymous id, exactly as when every
+    chunk was fetched on its own.
+    """
+    reader = _Reader(consultation, chunk_size)
+    places = reader.places
+    for batch in reader:
+        rows = [[anonymous, day, *places[place], themes, *answers]
+                for anonymous, day, place, themes, *answers
+                in zip(batch.ids, batch.days, batch.places, batch.themes, *batch.answers,
+                       strict=True)]
         for start in range(0, len(rows), chunk_size):
             chunk = rows[start:start + chunk_size]
             # Hide arrival order inside the chunk: by day, then by the (random-looking) id.
             chunk.sort(key=_day_then_id)
             yield chunk
-        last_id = bounds["high"]
+
+
+def _csv_chunks(consultation: Consultation, chunk_size: int) -> Iterator[str]:
+    """Yield the CSV text of the rows of _chunks(), chunk by chunk, with the same bytes.
+
+    Each cell is written as csv.writer would write it (the codes and days need no quotes:
+    only free text goes through _csv_cell), a row is the cells joined by ",": the bytes are
+    those of csv.writer.writerows(chunk) without building a list of cells per response.
+    """
+    reader = _Reader(consultation, chunk_size)
+    rendered: dict[tuple[str, str], str] = {}  # (channel, municipality) -> CSV cells
+    for batch in reader:
+        for key in set(batch.places).difference(rendered):
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\n").writerow(reader.places[key])
+            rendered[key] = buffer.getvalue()[:-1]
+        themes = batch.themes if reader.themes_plain else _csv_column(batch.themes)
+        answers = [cells if reader.column_plain[column] and column not in batch.odd_columns
+                   else _csv_column(cells) for column, cells in enumerate(batch.answers)]
+        days = (batch.days if all(_plain(day) for day in set(batch.days))
+                else _csv_column(batch.days))
+        lines = list(map(",".join, zip(batch.ids, days,
+                                       map(rendered.__getitem__, batch.places),
+                                       themes, *answers, strict=True)))
+        # Hide arrival order inside the chunk: by day, then by the (random-looking) id. Days
+        # (YYYY-MM-DD) and ids (16 hex digits) have a fixed length: day + id sorts as the
+        # pair does (_chunks' key), without a tuple per row.
+        keys = list(map(operator.add, batch.days, batch.ids))
+        for start in range(0, len(lines), chunk_size):
+            chunk_keys = keys[start:start + chunk_size]
+            chunk_lines = lines[start:start + chunk_size]
+            order = sorted(range(len(chunk_keys)), key=chunk_keys.__getitem__)
+            yield "\n".join(map(chunk_lines.__getitem__, order)) + "\n"
 
 
 def _tuples(connection, statement, params) -> list[tuple]:
@@ -285,9 +505,6 @@ def _tuples(connection, statement, params) -> list[tuple]:
         result.close()
 
 
-_day_then_id = itemgetter(1, 0)
-
-
 def iter_rows(consultation: Consultation, chunk_size: int = CHUNK_SIZE) -> Iterator[list]:
     """Yield the header, then one safe list of cells per accepted response."""
     yield [field.name for field in fields(consultation)]
@@ -299,14 +516,9 @@ def csv_stream(consultation: Consultation, chunk_size: int = CHUNK_SIZE) -> Iter
     """Yield the CSV file (UTF-8 text, header first) a chunk of rows at a time."""
     names = [field.name for field in fields(consultation)]
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(names)
+    csv.writer(buffer, lineterminator="\n").writerow(names)
     yield buffer.getvalue()
-    for chunk in _chunks(consultation, chunk_size):
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerows(chunk)
-        yield buffer.getvalue()
+    yield from _csv_chunks(consultation, chunk_size)
 
 
 def write_xlsx(consultation: Consultation, chunk_size: int = CHUNK_SIZE):

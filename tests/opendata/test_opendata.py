@@ -406,3 +406,109 @@ def test_multiple_choice_cells_follow_the_order_of_options(client, closed):
     cells = set(read_csv(client, closed.slug)["heard_via"])
     assert "other;school" in cells
     assert "school;other" not in cells
+
+
+@pytest.mark.parametrize(("chunk_size", "fetch_size"), [(opendata.CHUNK_SIZE, 20_000), (2, 4)])
+def test_odd_codes_and_texts_are_written_as_csv_writer_would(make_consultation, monkeypatch,
+                                                            chunk_size, fetch_size):
+    """Codes to quote or to neutralize, a text in a single question: the CSV (joined by hand
+    when no cell needs quotes) has the bytes csv.writer gives for the rows of the XLSX."""
+    import csv
+
+    from app.models import Answer
+
+    monkeypatch.setattr(opendata, "FETCH_SIZE", fetch_size)
+    consultation = make_consultation("closed")
+    add_responses(consultation)
+    next(theme for theme in consultation.themes if theme.code == "security").code = \
+        'se,cu"rity'
+    heard = consultation.question_by_code()["heard_via"]
+    next(option for option in heard.options if option.code == "school").code = "=school"
+    first, second = db.session.scalars(db.select(datasets.Response.id).where(
+        datasets.Response.consultation_id == consultation.id,
+        datasets.Response.state == "accepted").order_by(datasets.Response.id).limit(2)).all()
+    sector = consultation.question_by_code()["sector"]
+    db.session.execute(db.delete(Answer).where(Answer.response_id == second,
+                                               Answer.question_id == sector.id))
+    db.session.add(Answer(response_id=second, question_id=sector.id,
+                          text_value="Radio, TV y ana@example.org"))
+    db.session.commit()
+    text = "".join(opendata.csv_stream(consultation, chunk_size=chunk_size))
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(
+        opendata.iter_rows(consultation, chunk_size=chunk_size))
+    assert text == buffer.getvalue()
+    rows = {row[0]: row for row in csv.reader(io.StringIO(text))}
+    assert rows[opendata.anonymous_id(consultation, first)][6:9] == [
+        'se,cu"rity;health;education', "private", "'=school"]
+    assert rows[opendata.anonymous_id(consultation, second)][6:9] == [
+        'se,cu"rity', "Radio, TV y […]", ""]
+    assert '"se,cu""rity;health;education",private,\'=school\n' in text
+
+
+def test_every_character_that_csv_writer_quotes_is_known():
+    """_csv_cell() writes a cell as it is unless it has one of _NEEDS_QUOTES: check them all."""
+    import csv
+    import sys
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:  # surrogates: not in any text from the database
+            continue
+        char = chr(code)
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([char, f" a{char}b ", ""])
+        if buffer.getvalue() != f"{char}, a{char}b ,\n":
+            assert opendata._NEEDS_QUOTES.search(char), repr(char)
+    for value in ['a,b', 'say "hi"', "two\nlines", "cr\r", "plain", " spaced "]:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([value, ""])
+        assert f"{opendata._csv_cell(value)},\n" == buffer.getvalue()
+
+
+def _fetch_threads() -> list:
+    import threading
+
+    return [thread for thread in threading.enumerate() if thread.name == "opendata-fetch"]
+
+
+def test_rounds_read_ahead_stop_with_the_stream(app):
+    """PostgreSQL's batches are read one ahead in a thread: it ends with the consumer."""
+    read = []
+
+    def rounds(connection):
+        for number in range(100):
+            read.append(number)
+            yield number
+
+    items = opendata._ahead(db.engine, rounds)
+    assert [next(items), next(items)] == [0, 1]
+    items.close()
+    assert not _fetch_threads()
+    assert len(read) <= 3  # one ahead at most: never the whole table
+    assert list(opendata._ahead(db.engine, rounds)) == list(range(100))
+    assert not _fetch_threads()
+
+
+def test_rounds_read_ahead_raise_their_error(app):
+    def rounds(connection):
+        yield 1
+        raise ValueError("boom")
+
+    items = opendata._ahead(db.engine, rounds)
+    assert next(items) == 1
+    with pytest.raises(ValueError, match="boom"):
+        next(items)
+    assert not _fetch_threads()
+
+
+def test_closed_stream_leaves_no_reader(closed, monkeypatch):
+    monkeypatch.setattr(opendata, "FETCH_SIZE", 2)
+    stream = opendata.csv_stream(closed, chunk_size=2)
+    next(stream), next(stream)
+    stream.close()
+    assert not _fetch_threads()
+    assert len("".join(opendata.csv_stream(closed, chunk_size=2)).splitlines()) == len(ROWS) + 1
