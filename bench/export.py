@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", choices=["csv", "xlsx"], action="append")
     parser.add_argument("--generate", action="store_true")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--tag", default="", help="databases TAG_<size> (default analysis)")
     parser.add_argument("--child", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     formats = args.format or ["csv", "xlsx"]
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     rows, failed = [], False
     for db in args.db or ["sqlite"]:
         for n in args.responses or [1000]:
-            url = common.database_url(db, n)
+            url = common.database_url(db, n, args.tag)
             if args.generate:
                 import generate
 

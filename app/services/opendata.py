@@ -1,12 +1,13 @@
 """Open data: one anonymized row per accepted response, streamed in chunks.
 
-Rows are read by keyset pagination over the response id (FETCH_SIZE at a time), with the
-themes and answers of a batch fetched by two range queries over the same ids, as plain driver
-tuples: a million responses cost 150 queries and flat memory, never one ORM object per
-response. The cells are made column by column and a CSV line is the cells joined by "," (only
-free text, which may need quotes, goes through csv.writer). On PostgreSQL the next batch is
-read on a second connection in a thread while the current one is written, so the server and
-the app work at the same time (bench/export.py; bench/RESULTS.md has the figures).
+Rows are read by keyset pagination over the response id (FETCH_SIZE at a time), each with its
+themes as stored on the response (theme_pattern), and the answers of a batch fetched by one
+range query over the same ids, as plain driver tuples: a million responses cost 100 queries
+and flat memory, never one ORM object per response. The cells are made column by column and
+a CSV line is the cells joined by "," (only free text, which may need quotes, goes through
+csv.writer). On PostgreSQL the next batch is read on a second connection in a thread while
+the current one is written, so the server and the app work at the same time
+(bench/export.py; bench/RESULTS.md has the figures).
 
 Anonymity:
 - the `id` column is not the database id: it is HMAC-SHA256(SECRET_KEY, slug:id), first 16 hex
@@ -41,7 +42,8 @@ from sqlalchemy import bindparam, select
 
 from app.extensions import db
 from app.i18n import localized
-from app.models import Answer, Consultation, Municipality, Option, Response, ResponseTheme
+from app.models import Answer, Consultation, Municipality, Option, Response
+from app.models.response import pattern_theme_ids
 from app.services.anonymize import scrub
 from app.services.spreadsheet import safe_cell, safe_row
 
@@ -156,6 +158,22 @@ def _clean(text: str) -> bool:
     return safe_cell(text) == text and safe_cell(f";{text}") == f";{text}"
 
 
+class _ThemeCells(dict):
+    """{Response.theme_pattern: its themes cell}: the codes joined by ";" in order, made safe."""
+
+    def __init__(self, theme_code: dict[int, str], clean: bool):
+        super().__init__()
+        self.theme_code = theme_code
+        self.clean = clean
+
+    def __missing__(self, pattern: str) -> str:
+        cell = ";".join([self.theme_code[theme] for theme in pattern_theme_ids(pattern)])
+        if cell and not self.clean:
+            cell = safe_cell(cell)
+        self[pattern] = cell
+        return cell
+
+
 @dataclass
 class _Batch:
     """The cells of FETCH_SIZE responses, column by column, in the order of their ids."""
@@ -171,12 +189,13 @@ class _Batch:
 class _Reader:
     """Read the accepted responses of a consultation FETCH_SIZE at a time, as columns.
 
-    Responses are read by keyset pagination over the id, with three plain range queries per
-    batch (responses, their themes, their answers) whose rows come back as tuples; the
-    municipality, the codes of themes and options and the positions of options are
-    dictionaries loaded once. A response's themes, and its options of a question, come in
-    order and are joined into their cell as they come (one dictionary per column): only free
-    text, and any odd answer, is grouped and cleaned apart. Both the CSV and the XLSX are
+    Responses are read by keyset pagination over the id, with two plain range queries per
+    batch (responses with their theme_pattern, their answers) whose rows come back as tuples;
+    the municipality, the codes of themes and options and the positions of options are
+    dictionaries loaded once, and the themes cell of each distinct pattern is made once. A
+    response's options of a question come in order and are joined into their cell as they
+    come (one dictionary per column): only free text, and any odd answer, is grouped and
+    cleaned apart. Both the CSV and the XLSX are
     made from these columns.
     """
 
@@ -206,19 +225,16 @@ class _Reader:
         self.fetch_size = chunk_size * max(1, FETCH_SIZE // chunk_size)
         self.responses = (
             select(Response.id, Response.submitted_on, Response.channel,
-                   Response.municipality_code)
+                   Response.municipality_code, Response.theme_pattern)
             .where(Response.consultation_id == consultation.id, Response.state == "accepted",
                    Response.id > bindparam("last_id"))
             .order_by(Response.id)
             .limit(self.fetch_size)
         )
         low, high = bindparam("low"), bindparam("high")
-        # Only the child table's own range (the index drives it): rows of voided responses or
-        # of another consultation in the range are read but never looked up (cells are taken
-        # by the batch's ids), which is cheaper than a join.
-        self.themes_query = (select(ResponseTheme.response_id, ResponseTheme.theme_id)
-                             .where(ResponseTheme.response_id.between(low, high))
-                             .order_by(ResponseTheme.response_id, ResponseTheme.position))
+        # The themes cell of each distinct Response.theme_pattern ("4,1,7": the chosen themes'
+        # ids in position order), made once: a few thousand patterns for a million responses.
+        self.theme_cells = _ThemeCells(self.theme_code, self.themes_clean)
         # Answers of a response by question, then in the question's order of options, then
         # as answered. When option ids follow the options' positions (as options are
         # created), the id orders them without a join to the option table.
@@ -248,9 +264,8 @@ class _Reader:
             rounds = _ahead(self.connection.engine, self._rounds)
         else:  # SQLite runs in this process (and its cursor takes the GIL at every row)
             rounds = self._rounds(self.connection)
-        for batch, theme_rows, answer_rows in rounds:
+        for batch, answer_rows in rounds:
             response_ids = [row[0] for row in batch]
-            themes = self._themes(theme_rows, batch)
             if self.width:
                 answers, odd_columns = self._answers(answer_rows, batch)
             else:
@@ -259,41 +274,21 @@ class _Reader:
                 ids=self._anonymous_ids(response_ids),
                 days=self._days(batch),
                 places=self._places(batch),
-                themes=list(map(themes.get, response_ids, repeat(""))),
+                themes=list(map(self.theme_cells.__getitem__, map(_fifth, batch))),
                 answers=[list(map(column.get, response_ids, repeat(""))) for column in answers],
                 odd_columns=odd_columns)
 
-    def _rounds(self, connection) -> Iterator[tuple[list, list, list]]:
-        """Yield (responses, their themes, their answers) as driver tuples, batch by batch."""
+    def _rounds(self, connection) -> Iterator[tuple[list, list]]:
+        """Yield (responses, their answers) as driver tuples, batch by batch."""
         last_id = 0
         while True:
             batch = _tuples(connection, self.responses, {"last_id": last_id})
             if not batch:
                 return
             bounds = {"low": batch[0][0], "high": batch[-1][0]}
-            yield (batch, _tuples(connection, self.themes_query, bounds),
+            yield (batch,
                    _tuples(connection, self.answers_query, bounds) if self.width else [])
             last_id = bounds["high"]
-
-    def _themes(self, rows: list[tuple], batch: list[tuple]) -> dict[int, str]:
-        """Return {response id: its theme codes joined by ";" in order} (rows in order)."""
-        theme_code = self.theme_code
-        cells: dict[int, str] = {}
-        get = cells.get
-        wanted = None
-        for response_id, theme in rows:
-            code = theme_code.get(theme)
-            if code is None:  # another consultation's response in the range: skip it
-                if wanted is None:
-                    wanted = {row[0] for row in batch}
-                if response_id in wanted:
-                    raise KeyError(theme)
-                continue
-            cell = get(response_id)
-            cells[response_id] = code if cell is None else f"{cell};{code}"
-        if not self.themes_clean:
-            cells = {response_id: safe_cell(cell) for response_id, cell in cells.items()}
-        return cells
 
     def _answers(self, rows: list[tuple], batch: list[tuple]
                  ) -> tuple[list[dict[int, str]], set[int]]:
@@ -436,6 +431,7 @@ def _csv_column(cells: list[str]) -> list[str]:
 _first_two = itemgetter(0, 1)
 _second = itemgetter(1)
 _third_fourth = itemgetter(2, 3)
+_fifth = itemgetter(4)
 _day_then_id = itemgetter(1, 0)
 
 
