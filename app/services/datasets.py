@@ -407,8 +407,9 @@ def _pattern_query(consultation: Consultation, options: dict[str, str],
                                         Answer.question_id == split.id))
     query = query.group_by(Response.theme_pattern, *extra, Response.channel,
                            Response.municipality_code)
-    # Plain tuples: pandas probes each SQLAlchemy Row for attributes (1 s per 250,000 rows).
-    rows = [tuple(row) for row in db.session.execute(query)]
+    # On the session's connection (no ORM row loading: 0.3 s per 370,000 rows), as plain
+    # tuples (pandas probes each SQLAlchemy Row for attributes: 1 s per 250,000 rows).
+    rows = [tuple(row) for row in db.session.connection().execute(query)]
     split_columns = ["option_id"] if extra else []
     frame = pd.DataFrame(rows, columns=["pattern", *split_columns, "channel", "municipality",
                                         "count"])
