@@ -11,11 +11,11 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale, refresh
+from flask_babel import format_date, get_locale, refresh
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from app.auth.decorators import public
 from app.extensions import csrf, limiter
@@ -207,7 +207,49 @@ def thanks(slug: str, receipt_code: str):
     response = submissions.response_for_receipt(consultation, receipt_code)
     if response is None:
         abort(404)
+    if (response.receipt_code == receipt_code and request.path.endswith("/" + receipt_code)
+            and _same_for_everyone()):
+        return _thanks_page(consultation, response)
     return render_template("public/thanks.html", consultation=consultation, response=response)
+
+
+THANKS_CACHE = "consulta.thanks_page_html"
+# Stand-ins for what differs between two thank-you pages: letters and hyphens only, left as
+# they are by the template's escaping and by url_for's quoting (the language links carry the
+# page's path, hence its receipt code).
+RECEIPT_SLOT = "receipt-code-slot-5e2a9c41"
+DATE_SLOT = "received-on-slot-7c3b1d92"
+
+
+class _KeptRequest:
+    """What the layout reads of the request (the path in the language links), with the
+    receipt code replaced by its stand-in."""
+
+    def __init__(self, full_path: str):
+        self.full_path = full_path
+
+
+def _thanks_page(consultation: ConsultationCopy, response) -> str:
+    """Return the thank-you page for this receipt, from a page kept per consultation version
+    and language in this process with stand-ins for the receipt code and the date.
+
+    Only for an address spelled with the stored receipt code (the layout repeats the path)
+    and for a page that is the same for everyone but for those (see _same_for_everyone).
+    """
+    code = response.receipt_code
+    path = request.path
+    page = _kept(THANKS_CACHE, consultation, lambda: render_template(
+        "public/thanks.html", consultation=consultation,
+        response=_Receipt(RECEIPT_SLOT), format_date=lambda *args, **kwargs: DATE_SLOT,
+        request=_KeptRequest(path[:len(path) - len(code)] + RECEIPT_SLOT + "?")))
+    date = escape(format_date(response.submitted_on, "long"))
+    return page.replace(DATE_SLOT, date, 1).replace(RECEIPT_SLOT, code)
+
+
+class _Receipt:
+    def __init__(self, receipt_code: str):
+        self.receipt_code = receipt_code
+        self.submitted_on = None
 
 
 @bp.after_request

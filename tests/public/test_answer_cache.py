@@ -233,3 +233,51 @@ def test_signed_in_staff_and_query_strings_get_the_page_rendered_for_them(
     auth.login(user.email)
     html = client.get(FORM).get_data(as_text=True)
     assert 'action="/auth/logout"' in html
+
+
+RECEIPT = r"[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4}"
+
+
+@pytest.mark.parametrize("lang", ["es_MX", "en"])
+def test_the_kept_thank_you_page_is_the_rendered_page_with_its_receipt(
+        client, consultation, monkeypatch, lang):
+    import re
+
+    from app.public import answer
+
+    client.get(f"/language/{lang}")
+    thanks = []
+    for _ in range(3):
+        token = form_token(client.get(FORM).get_data(as_text=True))
+        thanks.append(client.post(FORM, data=valid_answer(token)).headers["Location"])
+    first = client.get(thanks[0]).get_data(as_text=True)
+    second = client.get(thanks[1]).get_data(as_text=True)
+    monkeypatch.setattr(answer, "_same_for_everyone", lambda: False)
+    rendered = client.get(thanks[2]).get_data(as_text=True)
+    for location, html in zip(thanks, (first, second, rendered), strict=True):
+        code = location.rsplit("/", 1)[1]
+        assert html.count(code) == 2  # the receipt and the other language's link
+        assert f"next={location}" in html
+        assert "slot" not in html
+    assert (re.sub(RECEIPT, "CODE", first) == re.sub(RECEIPT, "CODE", second)
+            == re.sub(RECEIPT, "CODE", rendered))
+    assert ("se recibieron el" if lang == "es_MX" else "were received on") in first
+
+
+def test_a_receipt_spelled_in_lower_case_gets_its_page_rendered(client, consultation):
+    token = form_token(client.get(FORM).get_data(as_text=True))
+    location = client.post(FORM, data=valid_answer(token)).headers["Location"]
+    client.get(location)  # the kept page exists
+    code = location.rsplit("/", 1)[1]
+    html = client.get(location.lower()).get_data(as_text=True)
+    assert f"<strong>{code}</strong>" in html
+    assert f"next={location.lower()}" in html  # the path as it was asked for
+
+
+def test_the_kept_thank_you_page_takes_a_new_title(client, consultation, definition):
+    token = form_token(client.get(FORM).get_data(as_text=True))
+    location = client.post(FORM, data=valid_answer(token)).headers["Location"]
+    assert "Consulta renovada" not in client.get(location).get_data(as_text=True)
+    load_definition(edited(definition, lambda d: d.update(title={"es": "Consulta renovada",
+                                                                "en": "Renewed consultation"})))
+    assert "Consulta renovada" in client.get(location).get_data(as_text=True)
