@@ -177,22 +177,37 @@ def answer(slug: str):
     except submissions.InvalidToken as error:
         return _render_form(consultation, values, submissions.issue_token(consultation),
                             notice=error.message, status=400)
-    existing = submissions.response_for_token(consultation, token)
-    if existing is not None:
-        return _to_thanks(consultation, existing.receipt_code)
+    # A used token is found by the unique column when store() inserts (the usual replay: the
+    # same answers sent again); it is looked up here only when the answers would not be
+    # stored anyway, so that a replay still shows the first receipt in every case.
     cleaned, problems = submissions.validate(consultation, values)
     if problems:
+        found = _to_stored(consultation, token)
+        if found is not None:
+            return found
         return _render_form(consultation, values, token, problems, status=422)
     try:
         stored = submissions.store(consultation, token, cleaned)
     except submissions.ConsultationNotOpen as error:
+        found = _to_stored(consultation, token)
+        if found is not None:
+            return found
         return _render_unavailable(consultation, error.message, refused=True)
     except submissions.FormChanged as error:
+        found = _to_stored(consultation, token)
+        if found is not None:
+            return found
         # Edited since the form was read: show the new version with the answers kept.
         consultation = _consultation(slug)
         values = submissions.read_form(consultation, request.form)
         return _render_form(consultation, values, token, notice=error.message, status=400)
     return _to_thanks(consultation, stored.receipt_code)
+
+
+def _to_stored(consultation: ConsultationCopy, token: str):
+    """Return the redirect to the receipt of the response stored with this token, if any."""
+    existing = submissions.response_for_token(consultation, token)
+    return None if existing is None else _to_thanks(consultation, existing.receipt_code)
 
 
 def _to_thanks(consultation: ConsultationCopy, receipt_code: str):

@@ -170,11 +170,12 @@ def test_statements_per_request(client, consultation):
     assert response.status_code == 303
     with counted_statements() as thanks:
         assert client.get(response.headers["Location"]).status_code == 200
-    # Form: the version. Post: the version, the token, the consultation under the write lock,
-    # then the inserts (response, its answers, its themes). Thanks: the version, the response.
+    # Form: the version. Post: the version, the consultation under the write lock, then the
+    # inserts (response, its answers, its themes): a used token is refused by the unique
+    # column, not looked up first. Thanks: the version, the response.
     assert len(form) == 1, form
     inserts = [s for s in post if s.lstrip().upper().startswith("INSERT")]
-    assert len(post) - len(inserts) == 3, post
+    assert len(post) - len(inserts) == 2, post
     assert len(inserts) <= 6, inserts
     assert len(thanks) == 2, thanks
 
@@ -281,3 +282,23 @@ def test_the_kept_thank_you_page_takes_a_new_title(client, consultation, definit
     load_definition(edited(definition, lambda d: d.update(title={"es": "Consulta renovada",
                                                                 "en": "Renewed consultation"})))
     assert "Consulta renovada" in client.get(location).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("refusal", ["FormChanged", "ConsultationNotOpen"])
+def test_a_replay_refused_by_an_edit_or_a_closing_still_shows_the_first_receipt(
+        client, consultation, monkeypatch, refusal):
+    """A used token is not looked up before storing; when store() refuses the replay for
+    another reason, the first receipt is still what the person sees."""
+    from app.services import submissions
+
+    token = form_token(client.get(FORM).get_data(as_text=True))
+    first = client.post(FORM, data=valid_answer(token))
+
+    def refuse(*args, **kwargs):
+        raise getattr(submissions, refusal)("refused")
+
+    monkeypatch.setattr(submissions, "store", refuse)
+    again = client.post(FORM, data=valid_answer(token))
+    assert again.status_code == 303
+    assert again.headers["Location"] == first.headers["Location"]
+    assert db.session.scalar(db.select(db.func.count(Response.id))) == 1
