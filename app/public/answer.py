@@ -13,13 +13,13 @@ from flask import (
 )
 from flask_babel import format_date, get_locale, refresh
 from flask_babel import gettext as _
-from flask_login import current_user
 from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
 from markupsafe import Markup, escape
 
 from app.auth.decorators import public
 from app.extensions import csrf, limiter
 from app.public import bp
+from app.security import signed_in
 from app.services import public_form, submissions
 from app.services.geography import municipality_choices
 from app.services.public_form import ConsultationCopy
@@ -87,7 +87,7 @@ def _same_for_everyone() -> bool:
     """True when the empty form's page is the same for every visitor but for its tokens:
     nobody signed in (the menu differs), no message waiting to be shown, no query string
     (the language links repeat it; it would also let anyone grow the cache)."""
-    return (not current_user.is_authenticated and "_flashes" not in session
+    return (not signed_in() and "_flashes" not in session
             and not request.query_string)
 
 

@@ -119,7 +119,8 @@ _VERSION_BY_SLUG = db.select(Consultation.id, Consultation.version, Consultation
 
 def get_published(slug: str) -> ConsultationCopy | None:
     """Return the current copy of the published (non-draft) consultation slug, or None."""
-    row = db.session.execute(_VERSION_BY_SLUG, {"slug": slug}).first()
+    # On the session's connection: a plain row, without the ORM's per-statement work.
+    row = db.session.connection().execute(_VERSION_BY_SLUG, {"slug": slug}).first()
     if row is None:
         return None
     cache: dict[str, ConsultationCopy] = current_app.extensions.setdefault(CACHE_KEY, {})

@@ -96,8 +96,8 @@ def response_for_token(consultation: Consultation, token: str) -> Response | Non
 def response_for_receipt(consultation: Consultation, receipt_code: str) -> Row | None:
     """Return the receipt code and date of the online response of this consultation with
     that receipt code, if any."""
-    return db.session.execute(_BY_RECEIPT, {"consultation_id": consultation.id,
-                                            "receipt_code": receipt_code.upper()}).first()
+    return db.session.connection().execute(_BY_RECEIPT, {
+        "consultation_id": consultation.id, "receipt_code": receipt_code.upper()}).first()
 
 
 # --- availability --------------------------------------------------------------------------

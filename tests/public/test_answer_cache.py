@@ -302,3 +302,25 @@ def test_a_replay_refused_by_an_edit_or_a_closing_still_shows_the_first_receipt(
     assert again.status_code == 303
     assert again.headers["Location"] == first.headers["Location"]
     assert db.session.scalar(db.select(db.func.count(Response.id))) == 1
+
+
+def test_an_answer_sent_by_a_visitor_does_not_rewrite_the_session_cookie(client, consultation):
+    """Nobody is signed in: the session keeps the CSRF token only, set by the form."""
+    form = client.get(FORM)
+    assert "session=" in form.headers.get("Set-Cookie", "")
+    response = client.post(FORM, data=valid_answer(form_token(form.get_data(as_text=True))))
+    assert response.status_code == 303
+    assert "Set-Cookie" not in response.headers
+    assert client.get(response.headers["Location"]).status_code == 200
+
+
+def test_signed_in_staff_are_still_seen_on_the_public_pages(client, consultation, make_user,
+                                                           auth):
+    from app.security import signed_in
+
+    auth.login(make_user("analyst").email)
+    response = client.get(FORM)
+    assert response.headers["Cache-Control"] == "no-store"
+    assert 'action="/auth/logout"' in response.get_data(as_text=True)
+    with client.application.test_request_context(FORM):
+        assert signed_in() is False
