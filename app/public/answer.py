@@ -218,9 +218,10 @@ def _to_thanks(consultation: ConsultationCopy, receipt_code: str):
 @bp.route("/c/<slug>/thanks/<receipt_code>")
 @public
 def thanks(slug: str, receipt_code: str):
-    consultation = _consultation(slug)
-    response = submissions.response_for_receipt(consultation, receipt_code)
-    if response is None:
+    # The version and the receipt in one statement (what _consultation and
+    # submissions.response_for_receipt would read).
+    consultation, response = public_form.get_published_receipt(slug, receipt_code)
+    if consultation is None or response is None:
         abort(404)
     if (response.receipt_code == receipt_code and request.path.endswith("/" + receipt_code)
             and _same_for_everyone()):

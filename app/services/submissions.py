@@ -18,7 +18,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from itsdangerous import BadSignature, Signer
-from sqlalchemy import Row, bindparam, insert, inspect, select
+from sqlalchemy import bindparam, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
@@ -82,10 +82,9 @@ def token_message() -> str:
 # Built once: building a statement costs more than running these on an index.
 _BY_TOKEN = select(Response).where(Response.consultation_id == bindparam("consultation_id"),
                                    Response.submission_token == bindparam("token"))
-# The thank-you page shows these two columns only: no ORM object to build.
-_BY_RECEIPT = select(Response.receipt_code, Response.submitted_on).where(
-    Response.consultation_id == bindparam("consultation_id"),
-    Response.receipt_code == bindparam("receipt_code"), Response.channel == CHANNEL)
+_BY_RECEIPT = select(Response).where(Response.consultation_id == bindparam("consultation_id"),
+                                     Response.receipt_code == bindparam("receipt_code"),
+                                     Response.channel == CHANNEL)
 
 
 def response_for_token(consultation: Consultation, token: str) -> Response | None:
@@ -93,11 +92,10 @@ def response_for_token(consultation: Consultation, token: str) -> Response | Non
     return db.session.scalar(_BY_TOKEN, {"consultation_id": consultation.id, "token": token})
 
 
-def response_for_receipt(consultation: Consultation, receipt_code: str) -> Row | None:
-    """Return the receipt code and date of the online response of this consultation with
-    that receipt code, if any."""
-    return db.session.connection().execute(_BY_RECEIPT, {
-        "consultation_id": consultation.id, "receipt_code": receipt_code.upper()}).first()
+def response_for_receipt(consultation: Consultation, receipt_code: str) -> Response | None:
+    """Return the online response of this consultation with that receipt code, if any."""
+    return db.session.scalar(_BY_RECEIPT, {"consultation_id": consultation.id,
+                                           "receipt_code": receipt_code.upper()})
 
 
 # --- availability --------------------------------------------------------------------------
