@@ -57,6 +57,18 @@ def wants_json() -> bool:
     )
 
 
+def signed_in() -> bool:
+    """Return current_user.is_authenticated, without loading the user for a visitor whose
+    session names no account and who has no remember cookie: Flask-Login would find nobody
+    for them (it loads users from those two places only) and, for a public page, would only
+    mark the session "not fresh", which means nothing without an account and cost a new
+    session cookie on every answer sent."""
+    if "_user_id" not in session and _config("REMEMBER_COOKIE_NAME",
+                                             "remember_token") not in request.cookies:
+        return False
+    return current_user.is_authenticated
+
+
 def start_session_clock() -> None:
     """Record when the session began; called right after a successful sign-in."""
     now = int(time.time())
@@ -66,7 +78,7 @@ def start_session_clock() -> None:
 
 
 def _enforce_session_timeouts():
-    if request.endpoint == "static" or not current_user.is_authenticated:
+    if request.endpoint == "static" or not signed_in():
         return None
     now = int(time.time())
     idle_limit = int(_config("SESSION_IDLE_TIMEOUT"))
@@ -93,7 +105,7 @@ def _require_admin_two_factor():
     if (
         request.endpoint in ENROLMENT_ENDPOINTS
         or not _config("ADMIN_TOTP_REQUIRED", True)
-        or not current_user.is_authenticated
+        or not signed_in()
         or "admin" not in current_user.roles
         or current_user.totp_secret
     ):
@@ -108,7 +120,7 @@ def _require_admin_two_factor():
 def _add_security_headers(response):
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    if current_user and getattr(current_user, "is_authenticated", False):
+    if signed_in():
         # Pages seen by staff are never kept by the browser or a shared cache.
         response.headers["Cache-Control"] = "no-store"
     return response

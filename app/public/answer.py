@@ -11,15 +11,15 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale, refresh
+from flask_babel import format_date, get_locale, refresh
 from flask_babel import gettext as _
-from flask_login import current_user
 from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from app.auth.decorators import public
 from app.extensions import csrf, limiter
 from app.public import bp
+from app.security import signed_in
 from app.services import public_form, submissions
 from app.services.geography import municipality_choices
 from app.services.public_form import ConsultationCopy
@@ -87,7 +87,7 @@ def _same_for_everyone() -> bool:
     """True when the empty form's page is the same for every visitor but for its tokens:
     nobody signed in (the menu differs), no message waiting to be shown, no query string
     (the language links repeat it; it would also let anyone grow the cache)."""
-    return (not current_user.is_authenticated and "_flashes" not in session
+    return (not signed_in() and "_flashes" not in session
             and not request.query_string)
 
 
@@ -177,22 +177,37 @@ def answer(slug: str):
     except submissions.InvalidToken as error:
         return _render_form(consultation, values, submissions.issue_token(consultation),
                             notice=error.message, status=400)
-    existing = submissions.response_for_token(consultation, token)
-    if existing is not None:
-        return _to_thanks(consultation, existing.receipt_code)
+    # A used token is found by the unique column when store() inserts (the usual replay: the
+    # same answers sent again); it is looked up here only when the answers would not be
+    # stored anyway, so that a replay still shows the first receipt in every case.
     cleaned, problems = submissions.validate(consultation, values)
     if problems:
+        found = _to_stored(consultation, token)
+        if found is not None:
+            return found
         return _render_form(consultation, values, token, problems, status=422)
     try:
         stored = submissions.store(consultation, token, cleaned)
     except submissions.ConsultationNotOpen as error:
+        found = _to_stored(consultation, token)
+        if found is not None:
+            return found
         return _render_unavailable(consultation, error.message, refused=True)
     except submissions.FormChanged as error:
+        found = _to_stored(consultation, token)
+        if found is not None:
+            return found
         # Edited since the form was read: show the new version with the answers kept.
         consultation = _consultation(slug)
         values = submissions.read_form(consultation, request.form)
         return _render_form(consultation, values, token, notice=error.message, status=400)
     return _to_thanks(consultation, stored.receipt_code)
+
+
+def _to_stored(consultation: ConsultationCopy, token: str):
+    """Return the redirect to the receipt of the response stored with this token, if any."""
+    existing = submissions.response_for_token(consultation, token)
+    return None if existing is None else _to_thanks(consultation, existing.receipt_code)
 
 
 def _to_thanks(consultation: ConsultationCopy, receipt_code: str):
@@ -203,11 +218,54 @@ def _to_thanks(consultation: ConsultationCopy, receipt_code: str):
 @bp.route("/c/<slug>/thanks/<receipt_code>")
 @public
 def thanks(slug: str, receipt_code: str):
-    consultation = _consultation(slug)
-    response = submissions.response_for_receipt(consultation, receipt_code)
-    if response is None:
+    # The version and the receipt in one statement (what _consultation and
+    # submissions.response_for_receipt would read).
+    consultation, response = public_form.get_published_receipt(slug, receipt_code)
+    if consultation is None or response is None:
         abort(404)
+    if (response.receipt_code == receipt_code and request.path.endswith("/" + receipt_code)
+            and _same_for_everyone()):
+        return _thanks_page(consultation, response)
     return render_template("public/thanks.html", consultation=consultation, response=response)
+
+
+THANKS_CACHE = "consulta.thanks_page_html"
+# Stand-ins for what differs between two thank-you pages: letters and hyphens only, left as
+# they are by the template's escaping and by url_for's quoting (the language links carry the
+# page's path, hence its receipt code).
+RECEIPT_SLOT = "receipt-code-slot-5e2a9c41"
+DATE_SLOT = "received-on-slot-7c3b1d92"
+
+
+class _KeptRequest:
+    """What the layout reads of the request (the path in the language links), with the
+    receipt code replaced by its stand-in."""
+
+    def __init__(self, full_path: str):
+        self.full_path = full_path
+
+
+def _thanks_page(consultation: ConsultationCopy, response) -> str:
+    """Return the thank-you page for this receipt, from a page kept per consultation version
+    and language in this process with stand-ins for the receipt code and the date.
+
+    Only for an address spelled with the stored receipt code (the layout repeats the path)
+    and for a page that is the same for everyone but for those (see _same_for_everyone).
+    """
+    code = response.receipt_code
+    path = request.path
+    page = _kept(THANKS_CACHE, consultation, lambda: render_template(
+        "public/thanks.html", consultation=consultation,
+        response=_Receipt(RECEIPT_SLOT), format_date=lambda *args, **kwargs: DATE_SLOT,
+        request=_KeptRequest(path[:len(path) - len(code)] + RECEIPT_SLOT + "?")))
+    date = escape(format_date(response.submitted_on, "long"))
+    return page.replace(DATE_SLOT, date, 1).replace(RECEIPT_SLOT, code)
+
+
+class _Receipt:
+    def __init__(self, receipt_code: str):
+        self.receipt_code = receipt_code
+        self.submitted_on = None
 
 
 @bp.after_request

@@ -24,7 +24,7 @@ from typing import Any
 from flask import current_app
 
 from app.extensions import db
-from app.models import Consultation, Question
+from app.models import Consultation, Question, Response
 
 CACHE_KEY = "consulta.public_forms"
 
@@ -119,13 +119,44 @@ _VERSION_BY_SLUG = db.select(Consultation.id, Consultation.version, Consultation
 
 def get_published(slug: str) -> ConsultationCopy | None:
     """Return the current copy of the published (non-draft) consultation slug, or None."""
-    row = db.session.execute(_VERSION_BY_SLUG, {"slug": slug}).first()
+    # On the session's connection: a plain row, without the ORM's per-statement work.
+    row = db.session.connection().execute(_VERSION_BY_SLUG, {"slug": slug}).first()
     if row is None:
         return None
+    return _current(slug, (row.id, row.version, row.updated_at))
+
+
+# The thank-you page's one statement: the version, and the online response with that receipt
+# code (None when there is none).
+_VERSION_AND_RECEIPT = db.select(
+    Consultation.id, Consultation.version, Consultation.updated_at, Response.receipt_code,
+    Response.submitted_on,
+).select_from(Consultation).outerjoin(Response, db.and_(
+    Response.consultation_id == Consultation.id,
+    Response.receipt_code == db.bindparam("receipt_code"),
+    Response.channel == "online",
+)).where(Consultation.slug == db.bindparam("slug"), Consultation.is_draft.is_(False))
+
+
+def get_published_receipt(slug: str, receipt_code: str) -> tuple[ConsultationCopy | None,
+                                                                  Any]:
+    """Return the current copy of the published consultation slug (or None) and its online
+    response with that receipt code as a row of receipt_code and submitted_on (or None), in
+    one statement: what get_published and submissions.response_for_receipt would return."""
+    row = db.session.connection().execute(_VERSION_AND_RECEIPT, {
+        "slug": slug, "receipt_code": receipt_code.upper()}).first()
+    if row is None:
+        return None, None
+    consultation = _current(slug, (row.id, row.version, row.updated_at))
+    return consultation, (row if row.receipt_code is not None else None)
+
+
+def _current(slug: str, key: tuple) -> ConsultationCopy:
+    """Return the kept copy of the consultation if it is at `key`, else load and keep it."""
     cache: dict[str, ConsultationCopy] = current_app.extensions.setdefault(CACHE_KEY, {})
     found = cache.get(slug)
-    if found is None or found.key != tuple(row):
-        found = _load(row.id)
+    if found is None or found.key != key:
+        found = _load(key[0])
         # One entry per slug: the cache holds at most one copy of each consultation.
         cache[slug] = found
     return found

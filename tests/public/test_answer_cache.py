@@ -170,13 +170,14 @@ def test_statements_per_request(client, consultation):
     assert response.status_code == 303
     with counted_statements() as thanks:
         assert client.get(response.headers["Location"]).status_code == 200
-    # Form: the version. Post: the version, the token, the consultation under the write lock,
-    # then the inserts (response, its answers, its themes). Thanks: the version, the response.
+    # Form: the version. Post: the version, the consultation under the write lock, then the
+    # inserts (response, its answers, its themes): a used token is refused by the unique
+    # column, not looked up first. Thanks: the version and the response, in one statement.
     assert len(form) == 1, form
     inserts = [s for s in post if s.lstrip().upper().startswith("INSERT")]
-    assert len(post) - len(inserts) == 3, post
+    assert len(post) - len(inserts) == 2, post
     assert len(inserts) <= 6, inserts
-    assert len(thanks) == 2, thanks
+    assert len(thanks) == 1, thanks
 
 
 TOKENS = r'name="(csrf_token|submission_token)" value="[^"]*"'
@@ -233,3 +234,109 @@ def test_signed_in_staff_and_query_strings_get_the_page_rendered_for_them(
     auth.login(user.email)
     html = client.get(FORM).get_data(as_text=True)
     assert 'action="/auth/logout"' in html
+
+
+RECEIPT = r"[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4}"
+
+
+@pytest.mark.parametrize("lang", ["es_MX", "en"])
+def test_the_kept_thank_you_page_is_the_rendered_page_with_its_receipt(
+        client, consultation, monkeypatch, lang):
+    import re
+
+    from app.public import answer
+
+    client.get(f"/language/{lang}")
+    thanks = []
+    for _ in range(3):
+        token = form_token(client.get(FORM).get_data(as_text=True))
+        thanks.append(client.post(FORM, data=valid_answer(token)).headers["Location"])
+    first = client.get(thanks[0]).get_data(as_text=True)
+    second = client.get(thanks[1]).get_data(as_text=True)
+    monkeypatch.setattr(answer, "_same_for_everyone", lambda: False)
+    rendered = client.get(thanks[2]).get_data(as_text=True)
+    for location, html in zip(thanks, (first, second, rendered), strict=True):
+        code = location.rsplit("/", 1)[1]
+        assert html.count(code) == 2  # the receipt and the other language's link
+        assert f"next={location}" in html
+        assert "slot" not in html
+    assert (re.sub(RECEIPT, "CODE", first) == re.sub(RECEIPT, "CODE", second)
+            == re.sub(RECEIPT, "CODE", rendered))
+    assert ("se recibieron el" if lang == "es_MX" else "were received on") in first
+
+
+def test_a_receipt_spelled_in_lower_case_gets_its_page_rendered(client, consultation):
+    token = form_token(client.get(FORM).get_data(as_text=True))
+    location = client.post(FORM, data=valid_answer(token)).headers["Location"]
+    client.get(location)  # the kept page exists
+    code = location.rsplit("/", 1)[1]
+    html = client.get(location.lower()).get_data(as_text=True)
+    assert f"<strong>{code}</strong>" in html
+    assert f"next={location.lower()}" in html  # the path as it was asked for
+
+
+def test_the_kept_thank_you_page_takes_a_new_title(client, consultation, definition):
+    token = form_token(client.get(FORM).get_data(as_text=True))
+    location = client.post(FORM, data=valid_answer(token)).headers["Location"]
+    assert "Consulta renovada" not in client.get(location).get_data(as_text=True)
+    load_definition(edited(definition, lambda d: d.update(title={"es": "Consulta renovada",
+                                                                "en": "Renewed consultation"})))
+    assert "Consulta renovada" in client.get(location).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("refusal", ["FormChanged", "ConsultationNotOpen"])
+def test_a_replay_refused_by_an_edit_or_a_closing_still_shows_the_first_receipt(
+        client, consultation, monkeypatch, refusal):
+    """A used token is not looked up before storing; when store() refuses the replay for
+    another reason, the first receipt is still what the person sees."""
+    from app.services import submissions
+
+    token = form_token(client.get(FORM).get_data(as_text=True))
+    first = client.post(FORM, data=valid_answer(token))
+
+    def refuse(*args, **kwargs):
+        raise getattr(submissions, refusal)("refused")
+
+    monkeypatch.setattr(submissions, "store", refuse)
+    again = client.post(FORM, data=valid_answer(token))
+    assert again.status_code == 303
+    assert again.headers["Location"] == first.headers["Location"]
+    assert db.session.scalar(db.select(db.func.count(Response.id))) == 1
+
+
+def test_an_answer_sent_by_a_visitor_does_not_rewrite_the_session_cookie(client, consultation):
+    """Nobody is signed in: the session keeps the CSRF token only, set by the form."""
+    form = client.get(FORM)
+    assert "session=" in form.headers.get("Set-Cookie", "")
+    response = client.post(FORM, data=valid_answer(form_token(form.get_data(as_text=True))))
+    assert response.status_code == 303
+    assert "Set-Cookie" not in response.headers
+    assert client.get(response.headers["Location"]).status_code == 200
+
+
+def test_signed_in_staff_are_still_seen_on_the_public_pages(client, consultation, make_user,
+                                                           auth):
+    from app.security import signed_in
+
+    auth.login(make_user("analyst").email)
+    response = client.get(FORM)
+    assert response.headers["Cache-Control"] == "no-store"
+    assert 'action="/auth/logout"' in response.get_data(as_text=True)
+    with client.application.test_request_context(FORM):
+        assert signed_in() is False
+
+
+def test_the_thank_you_page_of_an_unpublished_consultation_or_a_paper_receipt_is_404(
+        client, consultation):
+    token = form_token(client.get(FORM).get_data(as_text=True))
+    location = client.post(FORM, data=valid_answer(token)).headers["Location"]
+    assert client.get(location).status_code == 200
+    db.session.execute(text("UPDATE response SET channel = 'paper'"))
+    db.session.commit()
+    assert client.get(location).status_code == 404
+    db.session.execute(text("UPDATE response SET channel = 'online'"))
+    # (the builder refuses to unpublish a consultation with responses: by hand here)
+    db.session.execute(text("UPDATE consultation SET is_draft = :yes, version = version + 1"),
+                       {"yes": True})
+    db.session.commit()
+    assert client.get(location).status_code == 404
