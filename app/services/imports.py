@@ -672,7 +672,9 @@ def _store(consultation, stream, kind, filename, checked, actor, progress) -> Im
             audit.record("import.stored", actor=actor, object_type="import_batch",
                          object_id=batch.id, consultation=consultation.slug,
                          filename=batch.filename, rows=stored, sha256=checked.sha256)
-    except IntegrityError:
+    except (IntegrityError, db.engine.dialect.dbapi.IntegrityError):
+        # The rows go in through the driver's own cursor (COPY, executemany), so its
+        # IntegrityError arrives as it is, not wrapped by SQLAlchemy.
         db.session.rollback()
         # Another upload of the same file or serial won the race: report, store nothing.
         raise DomainError(_("Another import stored some of these serials or this file at the "

@@ -208,6 +208,28 @@ def test_serial_already_stored_is_a_duplicate(make_consultation):
     assert count(Response) == 1
 
 
+def test_a_serial_stored_between_the_check_and_the_store_stores_nothing(make_consultation,
+                                                                      monkeypatch):
+    """Another upload stores a serial of this file after it was checked: nothing of it stays.
+
+    The serial is in the third chunk of 500, so the first two were already written.
+    """
+    consultation = make_consultation()
+    check = imports.check_file
+
+    def check_then_another_upload(*args, **kwargs):
+        checked = check(*args, **kwargs)
+        monkeypatch.setattr(imports, "check_file", check)
+        run(consultation, csv_bytes([row("14039-001100")]))
+        return checked
+
+    monkeypatch.setattr(imports, "check_file", check_then_another_upload)
+    with pytest.raises(DomainError, match="at the same moment"):
+        run(consultation, csv_bytes(serials(1200)))
+    assert count(Response) == 1
+    assert count(ImportBatch) == 1
+
+
 def test_serial_issued_for_another_municipality_is_refused(make_consultation):
     consultation = make_consultation()
     db.session.add(PaperBatch(consultation_id=consultation.id, municipality_code="14097",
