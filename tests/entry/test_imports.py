@@ -230,6 +230,27 @@ def test_a_serial_stored_between_the_check_and_the_store_stores_nothing(make_con
     assert count(ImportBatch) == 1
 
 
+def test_a_file_changed_between_the_check_and_the_store_stores_nothing(make_consultation,
+                                                                     monkeypatch):
+    """The last row turns bad after the check, when two chunks of 500 were already written."""
+    consultation = make_consultation()
+    data = csv_bytes(serials(1200))
+    stream = io.BytesIO(data)
+    check = imports.check_file
+
+    def check_then_change(*args, **kwargs):
+        checked = check(*args, **kwargs)
+        at = data.rindex(b"security;health")
+        stream.getbuffer()[at:at + 15] = b"security;healtx"
+        return checked
+
+    monkeypatch.setattr(imports, "check_file", check_then_change)
+    with pytest.raises(imports.ImportRejected, match="changed while it was being imported"):
+        imports.import_file(consultation, stream, "forms.csv", actor=None)
+    assert count(Response) == 0
+    assert count(ImportBatch) == 0
+
+
 def test_serial_issued_for_another_municipality_is_refused(make_consultation):
     consultation = make_consultation()
     db.session.add(PaperBatch(consultation_id=consultation.id, municipality_code="14097",
