@@ -727,14 +727,23 @@ class _Writer:
         self.driver = self.connection.connection.driver_connection
         self.postgresql = self.dialect.name == "postgresql"
         self.stored = 0
+        if self.postgresql:
+            from psycopg import sql as psycopg_sql
+
+            # The sequence's name, looked up once: nextval(pg_get_serial_sequence(…)) per id
+            # cost ~0.2 s of server CPU per 100,000 ids, nextval('name') ~0.03 s.
+            sequence = self.session.scalar(text("SELECT pg_get_serial_sequence('response', "
+                                                "'id')"))
+            self.next_ids = psycopg_sql.SQL(
+                "SELECT nextval({}::regclass) FROM generate_series(1, %s)").format(
+                psycopg_sql.Literal(sequence))
 
     def _ids(self, count: int) -> list[int]:
         """Return `count` new response ids, reserved for this transaction."""
         if self.postgresql:
             # The column's sequence: safe against concurrent writers, never handed out twice.
             with self.driver.cursor() as cursor:
-                cursor.execute("SELECT nextval(pg_get_serial_sequence('response', 'id')) "
-                               "FROM generate_series(1, %s)", (count,))
+                cursor.execute(self.next_ids, (count,))
                 return [row[0] for row in cursor.fetchall()]
         # SQLite: write_transaction began with BEGIN IMMEDIATE, so this transaction holds the
         # database's only write lock and nobody else can insert a response until it ends.
