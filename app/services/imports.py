@@ -675,8 +675,13 @@ def _store(consultation, stream, kind, filename, checked, actor, progress) -> Im
 
 def _store_rows(sink, checker: _RowChecker, source, checked: _Checked, problems: list[Problem],
                 progress: Progress | None) -> int:
-    """Check the rows again and hand them to the writer in chunks; return the rows stored."""
+    """Check the rows again and hand them to the writer in chunks; return the rows stored.
+
+    Progress counts the rows handed to the writer (on PostgreSQL up to two chunks ahead of
+    the rows the server has taken); the last call, after `finish`, counts every row stored.
+    """
     total = checked.rows
+    handed = 0
     chunk: list[dict] = []
     for number, cells, _extra in _rows(source.rows(), checked.header):
         parsed = checker.check(number, cells, problems, problems)
@@ -687,9 +692,10 @@ def _store_rows(sink, checker: _RowChecker, source, checked: _Checked, problems:
         chunk.append(parsed)
         if len(chunk) == CHUNK:
             sink.put(chunk)
+            handed += len(chunk)
             chunk = []
             if progress:
-                progress("store", sink.stored, total)
+                progress("store", handed, total)
     sink.put(chunk)
     stored = sink.finish()
     if stored != checked.rows or problems:
@@ -859,10 +865,6 @@ class _BackgroundWriter:
         self.queue: queue.Queue[list[dict] | None] = queue.Queue(maxsize=1)
         self.thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
         self.thread.start()
-
-    @property
-    def stored(self) -> int:
-        return self.writer.stored
 
     def _run(self) -> None:
         while (chunk := self.queue.get()) is not None:
