@@ -14,7 +14,8 @@ import json
 import queue
 import re
 import threading
-from collections.abc import Callable, Iterator
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any
@@ -651,6 +652,8 @@ def _store(consultation, stream, kind, filename, checked, actor, progress) -> Im
             session.flush()
             checker = _RowChecker(consultation, actor)
             writer = _Writer(session, checker, consultation.id, batch.id)
+            if writer.postgresql:
+                writer.reserve(checked.rows)
             sink = _BackgroundWriter(writer) if writer.postgresql else writer
             try:
                 stored = _store_rows(sink, checker, _source(kind, stream, problems),
@@ -687,6 +690,10 @@ def _store_rows(sink, checker: _RowChecker, source, checked: _Checked, problems:
         parsed = checker.check(number, cells, problems, problems)
         if parsed is None:
             # The file changed between the passes: refuse rather than half-store.
+            raise ImportRejected(_("The file changed while it was being imported; "
+                                   "nothing was stored."), problems)
+        if handed + len(chunk) == total:
+            # More rows than the first pass counted: the file changed; nothing is stored.
             raise ImportRejected(_("The file changed while it was being imported; "
                                    "nothing was stored."), problems)
         chunk.append(parsed)
@@ -744,17 +751,31 @@ class _Writer:
                 "SELECT nextval({}::regclass) FROM generate_series(1, %s)").format(
                 psycopg_sql.Literal(sequence))
 
-    def _ids(self, count: int) -> list[int]:
+    def reserve(self, count: int) -> None:
+        """PostgreSQL: reserve the ids of `count` responses now, 8 bytes each.
+
+        Taken from the column's sequence (safe against concurrent writers, never handed out
+        twice) in queries of 10,000, so that building a chunk's rows needs no round trip and
+        can run while the writer thread waits for the server.
+        """
+        self.reserved = array("q")
+        self.taken = 0
+        with self.driver.cursor() as cursor:
+            for start in range(0, count, 10_000):
+                cursor.execute(self.next_ids, (min(10_000, count - start),))
+                self.reserved.extend(row[0] for row in cursor.fetchall())
+
+    def _ids(self, count: int) -> Iterable[int]:
         """Return `count` new response ids, reserved for this transaction."""
         if self.postgresql:
-            # The column's sequence: safe against concurrent writers, never handed out twice.
-            with self.driver.cursor() as cursor:
-                cursor.execute(self.next_ids, (count,))
-                return [row[0] for row in cursor.fetchall()]
+            start, self.taken = self.taken, self.taken + count
+            if self.taken > len(self.reserved):
+                raise RuntimeError("more rows than ids reserved")  # _store_rows prevents it
+            return self.reserved[start : self.taken]
         # SQLite: write_transaction began with BEGIN IMMEDIATE, so this transaction holds the
         # database's only write lock and nobody else can insert a response until it ends.
         last = self.session.scalar(db.select(func.max(Response.id))) or 0
-        return list(range(last + 1, last + count + 1))
+        return range(last + 1, last + count + 1)
 
     def _insert(self, table, columns: tuple[str, ...], rows: list[tuple]) -> None:
         """Insert rows (tuples in the order of columns) on the session's own connection.
@@ -821,14 +842,17 @@ class _Writer:
             else:
                 answers.append((response_id, question_id, None, str(value), None))
 
-    def write(self, chunk: list[dict]) -> int:
-        if not chunk:
-            return 0
+    def build(self, chunk: list[dict]) -> tuple[list[tuple], list[tuple], list[tuple]]:
+        """Return the response, theme and answer rows of a chunk of checked rows."""
         responses: list[tuple] = []
         themes: list[tuple] = []
         answers: list[tuple] = []
         for response_id, parsed in zip(self._ids(len(chunk)), chunk, strict=True):
             self.rows(response_id, parsed, responses, themes, answers)
+        return responses, themes, answers
+
+    def insert(self, built: tuple[list[tuple], list[tuple], list[tuple]]) -> int:
+        responses, themes, answers = built
         self._insert(Response.__table__, RESPONSE_COLUMNS, responses)
         self._insert(ResponseTheme.__table__, THEME_COLUMNS, themes)
         self._insert(Answer.__table__, ANSWER_COLUMNS, answers)
@@ -836,7 +860,9 @@ class _Writer:
         return len(responses)
 
     # The interface _store uses, shared with _BackgroundWriter.
-    put = write
+    def put(self, chunk: list[dict]) -> None:
+        if chunk:
+            self.insert(self.build(chunk))
 
     def finish(self) -> int:
         return self.stored
@@ -862,15 +888,15 @@ class _BackgroundWriter:
         self.writer = writer
         self.error: BaseException | None = None
         self.abandoned = False
-        self.queue: queue.Queue[list[dict] | None] = queue.Queue(maxsize=1)
+        self.queue: queue.Queue[tuple | None] = queue.Queue(maxsize=1)
         self.thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
-        while (chunk := self.queue.get()) is not None:
+        while (built := self.queue.get()) is not None:
             if self.error is None and not self.abandoned:
                 try:
-                    self.writer.write(chunk)
+                    self.writer.insert(built)
                 except BaseException as error:  # noqa: BLE001 - raised again by the caller
                     self.error = error
 
@@ -878,10 +904,11 @@ class _BackgroundWriter:
         if self.error is not None:
             raise self.error
 
-    def put(self, chunk: list[dict]) -> int:
+    def put(self, chunk: list[dict]) -> None:
+        """Build the chunk's rows here, then queue them for the thread's COPYs."""
         self._raise()
-        self.queue.put(chunk)
-        return 0
+        if chunk:
+            self.queue.put(self.writer.build(chunk))
 
     def _stop(self) -> None:
         if self.thread.is_alive():

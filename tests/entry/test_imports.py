@@ -208,6 +208,26 @@ def test_serial_already_stored_is_a_duplicate(make_consultation):
     assert count(Response) == 1
 
 
+def test_a_row_added_between_the_check_and_the_store_stores_nothing(make_consultation,
+                                                                  monkeypatch):
+    consultation = make_consultation()
+    data = csv_bytes(serials(1000))
+    stream = io.BytesIO(data)
+    check = imports.check_file
+
+    def check_then_add_a_row(*args, **kwargs):
+        checked = check(*args, **kwargs)
+        stream.seek(0, io.SEEK_END)
+        stream.write(csv_bytes(serials(1, start=5000)).split(b"\r\n", 1)[1])
+        return checked
+
+    monkeypatch.setattr(imports, "check_file", check_then_add_a_row)
+    with pytest.raises(imports.ImportRejected, match="changed while it was being imported"):
+        imports.import_file(consultation, stream, "forms.csv", actor=None)
+    assert count(Response) == 0
+    assert count(ImportBatch) == 0
+
+
 def test_a_serial_stored_between_the_check_and_the_store_stores_nothing(make_consultation,
                                                                       monkeypatch):
     """Another upload stores a serial of this file after it was checked: nothing of it stays.
