@@ -11,8 +11,11 @@ import csv
 import hashlib
 import io
 import json
+import queue
 import re
-from collections.abc import Callable, Iterator
+import threading
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any
@@ -650,38 +653,63 @@ def _store(consultation, stream, kind, filename, checked, actor, progress) -> Im
             session.flush()
             checker = _RowChecker(consultation, actor)
             writer = _Writer(session, checker, consultation.id, batch.id)
-            source = _source(kind, stream, problems)
-            total = checked.rows
-            stored = 0
-            chunk: list[dict] = []
-            for number, cells, _extra in _rows(source.rows(), checked.header):
-                parsed = checker.check(number, cells, problems, problems)
-                if parsed is None:
-                    # The file changed between the passes: refuse rather than half-store.
-                    raise ImportRejected(_("The file changed while it was being imported; "
-                                           "nothing was stored."), problems)
-                chunk.append(parsed)
-                if len(chunk) == CHUNK:
-                    stored += writer.write(chunk)
-                    chunk = []
-                    if progress:
-                        progress("store", stored, total)
-            stored += writer.write(chunk)
-            if stored != checked.rows or problems:
-                raise ImportRejected(_("The file changed while it was being imported; "
-                                       "nothing was stored."), problems)
+            if writer.postgresql:
+                writer.reserve(checked.rows)
+            sink = _BackgroundWriter(writer) if writer.postgresql else writer
+            try:
+                stored = _store_rows(sink, checker, _source(kind, stream, problems),
+                                     checked, problems, progress)
+            finally:
+                sink.close()
             audit.record("import.stored", actor=actor, object_type="import_batch",
                          object_id=batch.id, consultation=consultation.slug,
                          filename=batch.filename, rows=stored, sha256=checked.sha256)
-    except IntegrityError:
+    except (IntegrityError, db.engine.dialect.dbapi.IntegrityError):
+        # The rows go in through the driver's own cursor (COPY, executemany), so its
+        # IntegrityError arrives as it is, not wrapped by SQLAlchemy.
         db.session.rollback()
         # Another upload of the same file or serial won the race: report, store nothing.
         raise DomainError(_("Another import stored some of these serials or this file at the "
                             "same moment; nothing was stored. Import the file again to see "
                             "the report.")) from None
     if progress:
-        progress("store", stored, total)
+        progress("store", stored, checked.rows)
     return ImportResult(batch=batch, row_count=stored)
+
+
+def _store_rows(sink, checker: _RowChecker, source, checked: _Checked, problems: list[Problem],
+                progress: Progress | None) -> int:
+    """Check the rows again and hand them to the writer in chunks; return the rows stored.
+
+    Progress counts the rows handed to the writer (on PostgreSQL up to two chunks ahead of
+    the rows the server has taken); the last call, after `finish`, counts every row stored.
+    """
+    total = checked.rows
+    handed = 0
+    chunk: list[dict] = []
+    for number, cells, _extra in _rows(source.rows(), checked.header):
+        parsed = checker.check(number, cells, problems, problems)
+        if parsed is None:
+            # The file changed between the passes: refuse rather than half-store.
+            raise ImportRejected(_("The file changed while it was being imported; "
+                                   "nothing was stored."), problems)
+        if handed + len(chunk) == total:
+            # More rows than the first pass counted: the file changed; nothing is stored.
+            raise ImportRejected(_("The file changed while it was being imported; "
+                                   "nothing was stored."), problems)
+        chunk.append(parsed)
+        if len(chunk) == CHUNK:
+            sink.put(chunk)
+            handed += len(chunk)
+            chunk = []
+            if progress:
+                progress("store", handed, total)
+    sink.put(chunk)
+    stored = sink.finish()
+    if stored != checked.rows or problems:
+        raise ImportRejected(_("The file changed while it was being imported; "
+                               "nothing was stored."), problems)
+    return stored
 
 
 RESPONSE_COLUMNS = ("id", "consultation_id", "channel", "source", "municipality_code",
@@ -695,7 +723,9 @@ class _Writer:
     """Insert checked rows as responses, their themes and their answers, a chunk at a time.
 
     Stores exactly what app.services.responses.new_response would build for the same values
-    (an empty answer stores nothing; a multiple answer one row per option).
+    (an empty answer stores nothing; a multiple answer one row per option). The rows of one
+    response are built by `rows`; the inserts go through the session's own connection, taken
+    once here, so that `_BackgroundWriter` can use it from its thread.
     """
 
     def __init__(self, session, checker: _RowChecker, consultation_id: int, batch_id: int):
@@ -707,19 +737,47 @@ class _Writer:
         self.today = checker.today
         self.questions = [(code, question.id, question.type)
                           for code, question in checker.questions.items()]
-        self.postgresql = session.get_bind().dialect.name == "postgresql"
+        self.connection = session.connection()
+        self.dialect = self.connection.dialect
+        self.driver = self.connection.connection.driver_connection
+        self.postgresql = self.dialect.name == "postgresql"
+        self.stored = 0
+        if self.postgresql:
+            from psycopg import sql as psycopg_sql
 
-    def _ids(self, count: int) -> list[int]:
+            # The sequence's name, looked up once: nextval(pg_get_serial_sequence(…)) per id
+            # cost ~0.2 s of server CPU per 100,000 ids, nextval('name') ~0.03 s.
+            sequence = self.session.scalar(text("SELECT pg_get_serial_sequence('response', "
+                                                "'id')"))
+            self.next_ids = psycopg_sql.SQL(
+                "SELECT nextval({}::regclass) FROM generate_series(1, %s)").format(
+                psycopg_sql.Literal(sequence))
+
+    def reserve(self, count: int) -> None:
+        """PostgreSQL: reserve the ids of `count` responses now, 8 bytes each.
+
+        Taken from the column's sequence (safe against concurrent writers, never handed out
+        twice) in queries of 10,000, so that building a chunk's rows needs no round trip and
+        can run while the writer thread waits for the server.
+        """
+        self.reserved = array("q")
+        self.taken = 0
+        with self.driver.cursor() as cursor:
+            for start in range(0, count, 10_000):
+                cursor.execute(self.next_ids, (min(10_000, count - start),))
+                self.reserved.extend(row[0] for row in cursor.fetchall())
+
+    def _ids(self, count: int) -> Iterable[int]:
         """Return `count` new response ids, reserved for this transaction."""
         if self.postgresql:
-            # The column's sequence: safe against concurrent writers, never handed out twice.
-            return list(self.session.scalars(
-                text("SELECT nextval(pg_get_serial_sequence('response', 'id')) "
-                     "FROM generate_series(1, :n)"), {"n": count}))
+            start, self.taken = self.taken, self.taken + count
+            if self.taken > len(self.reserved):
+                raise RuntimeError("more rows than ids reserved")  # _store_rows prevents it
+            return self.reserved[start : self.taken]
         # SQLite: write_transaction began with BEGIN IMMEDIATE, so this transaction holds the
         # database's only write lock and nobody else can insert a response until it ends.
         last = self.session.scalar(db.select(func.max(Response.id))) or 0
-        return list(range(last + 1, last + count + 1))
+        return range(last + 1, last + count + 1)
 
     def _insert(self, table, columns: tuple[str, ...], rows: list[tuple]) -> None:
         """Insert rows (tuples in the order of columns) on the session's own connection.
@@ -729,11 +787,10 @@ class _Writer:
         """
         if not rows:
             return
-        connection = self.session.connection()
-        dialect = connection.dialect
+        dialect = self.dialect
         quote = dialect.identifier_preparer.quote
         names = ", ".join(quote(name) for name in columns)
-        driver = connection.connection.driver_connection
+        driver = self.driver
         if self.postgresql:
             with driver.cursor() as cursor, cursor.copy(
                     f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
@@ -759,39 +816,117 @@ class _Writer:
         finally:
             cursor.close()
 
-    def write(self, chunk: list[dict]) -> int:
-        if not chunk:
-            return 0
-        responses, themes, answers = [], [], []
+    def rows(self, response_id: int, parsed: dict, responses: list[tuple], themes: list[tuple],
+             answers: list[tuple]) -> None:
+        """Append one checked row's response, theme and answer rows (in the order of
+        RESPONSE_COLUMNS, THEME_COLUMNS and ANSWER_COLUMNS)."""
+        theme_ids = [self.themes[code] for code in parsed["theme_codes"]]
+        responses.append((
+            response_id, self.consultation_id, parsed["channel"], "import",
+            parsed["municipality_code"], utcnow(), parsed["submitted_on"] or self.today,
+            "accepted", self.batch_id, parsed["form_serial"], theme_pattern(theme_ids)))
+        themes.extend((response_id, theme_id, position)
+                      for position, theme_id in enumerate(theme_ids, start=1))
+        values = parsed["answers"]
+        for code, question_id, kind in self.questions:
+            value = values.get(code)
+            if value is None or value == "" or value == []:
+                continue
+            if kind == "single":
+                answers.append((response_id, question_id, self.options[code][value],
+                                None, None))
+            elif kind == "multiple":
+                options = self.options[code]
+                answers.extend((response_id, question_id, options[option], None, None)
+                               for option in value)
+            elif kind == "number":
+                answers.append((response_id, question_id, None, None, float(value)))
+            else:
+                answers.append((response_id, question_id, None, str(value), None))
+
+    def build(self, chunk: list[dict]) -> tuple[list[tuple], list[tuple], list[tuple]]:
+        """Return the response, theme and answer rows of a chunk of checked rows."""
+        responses: list[tuple] = []
+        themes: list[tuple] = []
+        answers: list[tuple] = []
         for response_id, parsed in zip(self._ids(len(chunk)), chunk, strict=True):
-            theme_ids = [self.themes[code] for code in parsed["theme_codes"]]
-            # In the order of RESPONSE_COLUMNS, THEME_COLUMNS and ANSWER_COLUMNS.
-            responses.append((
-                response_id, self.consultation_id, parsed["channel"], "import",
-                parsed["municipality_code"], utcnow(), parsed["submitted_on"] or self.today,
-                "accepted", self.batch_id, parsed["form_serial"], theme_pattern(theme_ids)))
-            themes.extend((response_id, theme_id, position)
-                          for position, theme_id in enumerate(theme_ids, start=1))
-            values = parsed["answers"]
-            for code, question_id, kind in self.questions:
-                value = values.get(code)
-                if value is None or value == "" or value == []:
-                    continue
-                if kind == "single":
-                    answers.append((response_id, question_id, self.options[code][value],
-                                    None, None))
-                elif kind == "multiple":
-                    options = self.options[code]
-                    answers.extend((response_id, question_id, options[option], None, None)
-                                   for option in value)
-                elif kind == "number":
-                    answers.append((response_id, question_id, None, None, float(value)))
-                else:
-                    answers.append((response_id, question_id, None, str(value), None))
+            self.rows(response_id, parsed, responses, themes, answers)
+        return responses, themes, answers
+
+    def insert(self, built: tuple[list[tuple], list[tuple], list[tuple]]) -> int:
+        responses, themes, answers = built
         self._insert(Response.__table__, RESPONSE_COLUMNS, responses)
         self._insert(ResponseTheme.__table__, THEME_COLUMNS, themes)
         self._insert(Answer.__table__, ANSWER_COLUMNS, answers)
+        self.stored += len(responses)
         return len(responses)
+
+    # The interface _store uses, shared with _BackgroundWriter.
+    def put(self, chunk: list[dict]) -> None:
+        if chunk:
+            self.insert(self.build(chunk))
+
+    def finish(self) -> int:
+        return self.stored
+
+    def close(self) -> None:
+        """Nothing to stop: this writer writes in the caller's thread."""
+
+
+class _BackgroundWriter:
+    """PostgreSQL: write each chunk from a second thread while the caller checks the next one.
+
+    Most of a PostgreSQL import is the server's work (COPY, index upkeep and one foreign-key
+    trigger call per inserted row: ~8 s of server CPU per 100,000 rows against ~1.7 s of this
+    process's CPU for the storing pass), and the caller waits for it. With the writes on a
+    thread (psycopg lets go of the GIL while it waits for the server), reading and checking
+    chunk N+1 runs while the server stores chunk N. The thread is the only user of the
+    connection until `finish` or `close` returns; at most one chunk waits in the queue, so
+    memory stays flat. An error of the thread is raised again by the next `put` or by
+    `finish`; `close` (always called, also on errors) drops what is not yet written.
+    """
+
+    def __init__(self, writer: _Writer):
+        self.writer = writer
+        self.error: BaseException | None = None
+        self.abandoned = False
+        self.queue: queue.Queue[tuple | None] = queue.Queue(maxsize=1)
+        self.thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (built := self.queue.get()) is not None:
+            if self.error is None and not self.abandoned:
+                try:
+                    self.writer.insert(built)
+                except BaseException as error:  # noqa: BLE001 - raised again by the caller
+                    self.error = error
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def put(self, chunk: list[dict]) -> None:
+        """Build the chunk's rows here, then queue them for the thread's COPYs."""
+        self._raise()
+        if chunk:
+            self.queue.put(self.writer.build(chunk))
+
+    def _stop(self) -> None:
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+
+    def finish(self) -> int:
+        """Wait until the thread has written every chunk it was given; return the rows."""
+        self._stop()
+        self._raise()
+        return self.writer.stored
+
+    def close(self) -> None:
+        """Stop the thread, dropping any chunk not yet written (the caller rolls back)."""
+        self.abandoned = True
+        self._stop()
 
 
 def void_batch(batch_id: int, *, actor: User, reason: str) -> ImportBatch:
