@@ -247,9 +247,15 @@ class _Reader:
                                Answer.text_value)
         if option_order is Option.position:
             answers_query = answers_query.outerjoin(Option, Option.id == Answer.option_id)
+        # SQLite: "+ 0" keeps the question out of the index choice. Without statistics (or
+        # with some only), SQLite reads the range through ix_answer_question_option (question,
+        # option, response), every answer of the questions for each batch: quadratic, 11 s
+        # instead of 3 s for a million responses. The response id's range is the one to use.
+        question = Answer.question_id + 0 if connection.dialect.name == "sqlite" else (
+            Answer.question_id)
         self.answers_query = (answers_query
                               .where(Answer.response_id.between(low, high),
-                                     Answer.question_id.in_(list(self.column_of)))
+                                     question.in_(list(self.column_of)))
                               .order_by(Answer.response_id, Answer.question_id, option_order,
                                         Answer.id))
         # The day as the database driver returns it (a string on SQLite) -> ISO text, through
