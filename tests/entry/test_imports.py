@@ -208,20 +208,30 @@ def test_serial_already_stored_is_a_duplicate(make_consultation):
     assert count(Response) == 1
 
 
+def after_the_check(monkeypatch, action) -> None:
+    """Run action() once, right after the next import's file check (before its store)."""
+    check = imports.check_file
+
+    def check_then_act(*args, **kwargs):
+        checked = check(*args, **kwargs)
+        monkeypatch.setattr(imports, "check_file", check)  # an import in action() checks plainly
+        action()
+        return checked
+
+    monkeypatch.setattr(imports, "check_file", check_then_act)
+
+
 def test_a_row_added_between_the_check_and_the_store_stores_nothing(make_consultation,
                                                                   monkeypatch):
     consultation = make_consultation()
     data = csv_bytes(serials(1000))
     stream = io.BytesIO(data)
-    check = imports.check_file
 
-    def check_then_add_a_row(*args, **kwargs):
-        checked = check(*args, **kwargs)
+    def add_a_row():
         stream.seek(0, io.SEEK_END)
         stream.write(csv_bytes(serials(1, start=5000)).split(b"\r\n", 1)[1])
-        return checked
 
-    monkeypatch.setattr(imports, "check_file", check_then_add_a_row)
+    after_the_check(monkeypatch, add_a_row)
     with pytest.raises(imports.ImportRejected, match="changed while it was being imported"):
         imports.import_file(consultation, stream, "forms.csv", actor=None)
     assert count(Response) == 0
@@ -235,15 +245,7 @@ def test_a_serial_stored_between_the_check_and_the_store_stores_nothing(make_con
     The serial is in the third chunk of 500, so the first two were already written.
     """
     consultation = make_consultation()
-    check = imports.check_file
-
-    def check_then_another_upload(*args, **kwargs):
-        checked = check(*args, **kwargs)
-        monkeypatch.setattr(imports, "check_file", check)
-        run(consultation, csv_bytes([row("14039-001100")]))
-        return checked
-
-    monkeypatch.setattr(imports, "check_file", check_then_another_upload)
+    after_the_check(monkeypatch, lambda: run(consultation, csv_bytes([row("14039-001100")])))
     with pytest.raises(DomainError, match="at the same moment"):
         run(consultation, csv_bytes(serials(1200)))
     assert count(Response) == 1
@@ -256,15 +258,12 @@ def test_a_file_changed_between_the_check_and_the_store_stores_nothing(make_cons
     consultation = make_consultation()
     data = csv_bytes(serials(1200))
     stream = io.BytesIO(data)
-    check = imports.check_file
 
-    def check_then_change(*args, **kwargs):
-        checked = check(*args, **kwargs)
+    def change_the_last_row():
         at = data.rindex(b"security;health")
         stream.getbuffer()[at:at + 15] = b"security;healtx"
-        return checked
 
-    monkeypatch.setattr(imports, "check_file", check_then_change)
+    after_the_check(monkeypatch, change_the_last_row)
     with pytest.raises(imports.ImportRejected, match="changed while it was being imported"):
         imports.import_file(consultation, stream, "forms.csv", actor=None)
     assert count(Response) == 0
