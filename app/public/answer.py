@@ -218,8 +218,7 @@ def _to_thanks(consultation: ConsultationCopy, receipt_code: str):
 @bp.route("/c/<slug>/thanks/<receipt_code>")
 @public
 def thanks(slug: str, receipt_code: str):
-    # The version and the receipt in one statement (what _consultation and
-    # submissions.response_for_receipt would read).
+    # The version and the online response with that receipt code, in one statement.
     consultation, response = public_form.get_published_receipt(slug, receipt_code)
     if consultation is None or response is None:
         abort(404)

@@ -141,8 +141,8 @@ _VERSION_AND_RECEIPT = db.select(
 def get_published_receipt(slug: str, receipt_code: str) -> tuple[ConsultationCopy | None,
                                                                   Any]:
     """Return the current copy of the published consultation slug (or None) and its online
-    response with that receipt code as a row of receipt_code and submitted_on (or None), in
-    one statement: what get_published and submissions.response_for_receipt would return."""
+    response with that receipt code (any letter case) as a row of receipt_code and
+    submitted_on (or None), in one statement."""
     row = db.session.connection().execute(_VERSION_AND_RECEIPT, {
         "slug": slug, "receipt_code": receipt_code.upper()}).first()
     if row is None:

@@ -82,20 +82,11 @@ def token_message() -> str:
 # Built once: building a statement costs more than running these on an index.
 _BY_TOKEN = select(Response).where(Response.consultation_id == bindparam("consultation_id"),
                                    Response.submission_token == bindparam("token"))
-_BY_RECEIPT = select(Response).where(Response.consultation_id == bindparam("consultation_id"),
-                                     Response.receipt_code == bindparam("receipt_code"),
-                                     Response.channel == CHANNEL)
 
 
 def response_for_token(consultation: Consultation, token: str) -> Response | None:
     """Return the response already stored with this token, if any."""
     return db.session.scalar(_BY_TOKEN, {"consultation_id": consultation.id, "token": token})
-
-
-def response_for_receipt(consultation: Consultation, receipt_code: str) -> Response | None:
-    """Return the online response of this consultation with that receipt code, if any."""
-    return db.session.scalar(_BY_RECEIPT, {"consultation_id": consultation.id,
-                                           "receipt_code": receipt_code.upper()})
 
 
 # --- availability --------------------------------------------------------------------------
