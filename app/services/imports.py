@@ -677,6 +677,12 @@ def _store(consultation, stream, kind, filename, checked, actor, progress) -> Im
     return ImportResult(batch=batch, row_count=stored)
 
 
+def _file_changed(problems: list[Problem]) -> ImportRejected:
+    """Return the refusal of a file that changed between its check and its store."""
+    return ImportRejected(_("The file changed while it was being imported; nothing was "
+                            "stored."), problems)
+
+
 def _store_rows(sink, checker: _RowChecker, source, checked: _Checked, problems: list[Problem],
                 progress: Progress | None) -> int:
     """Check the rows again and hand them to the writer in chunks; return the rows stored.
@@ -691,12 +697,10 @@ def _store_rows(sink, checker: _RowChecker, source, checked: _Checked, problems:
         parsed = checker.check(number, cells, problems, problems)
         if parsed is None:
             # The file changed between the passes: refuse rather than half-store.
-            raise ImportRejected(_("The file changed while it was being imported; "
-                                   "nothing was stored."), problems)
+            raise _file_changed(problems)
         if handed + len(chunk) == total:
             # More rows than the first pass counted: the file changed; nothing is stored.
-            raise ImportRejected(_("The file changed while it was being imported; "
-                                   "nothing was stored."), problems)
+            raise _file_changed(problems)
         chunk.append(parsed)
         if len(chunk) == CHUNK:
             sink.put(chunk)
@@ -707,8 +711,7 @@ def _store_rows(sink, checker: _RowChecker, source, checked: _Checked, problems:
     sink.put(chunk)
     stored = sink.finish()
     if stored != checked.rows or problems:
-        raise ImportRejected(_("The file changed while it was being imported; "
-                               "nothing was stored."), problems)
+        raise _file_changed(problems)
     return stored
 
 
