@@ -40,6 +40,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'consulta.db'}"
     )
+    # Ping a pooled PostgreSQL connection before use: the server may have closed it (a restart,
+    # an idle timeout). create_app leaves the ping out for a SQLite file, which cannot.
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     BABEL_DEFAULT_LOCALE = "es_MX"
     BABEL_DEFAULT_TIMEZONE = "America/Mexico_City"

@@ -19,10 +19,11 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 
+from app.database import driver_connection, driver_sql, result_converter
 from app.extensions import db
 from app.models import Consultation, Question, Response
 
@@ -112,43 +113,64 @@ def version_key(consultation: Any) -> tuple:
     return (consultation.id, consultation.version, consultation.updated_at)
 
 
-# Built once: building a statement costs more than running this one on its unique index.
-_VERSION_BY_SLUG = db.select(Consultation.id, Consultation.version, Consultation.updated_at).where(
-    Consultation.slug == db.bindparam("slug"), Consultation.is_draft.is_(False))
+# The public form's reads run on the driver's own connection (app/database.py): through the
+# session they cost several times the statement itself, on every visit.
+VERSION_BY_SLUG = ("SELECT id, version, updated_at FROM consultation "
+                   "WHERE slug = ? AND is_draft = ?")
+# The thank-you page's one statement: the version, and the online response with that receipt
+# code (NULL when there is none).
+VERSION_AND_RECEIPT = (
+    "SELECT consultation.id, consultation.version, consultation.updated_at, "
+    "response.receipt_code, response.submitted_on FROM consultation "
+    "LEFT OUTER JOIN response ON response.consultation_id = consultation.id "
+    "AND response.receipt_code = ? AND response.channel = ? "
+    "WHERE consultation.slug = ? AND consultation.is_draft = ?")
+
+
+class Receipt(NamedTuple):
+    receipt_code: str
+    submitted_on: date
+
+
+def version_row_key(row: tuple) -> tuple:
+    """Return version_key's tuple from a driver row of (id, version, updated_at)."""
+    return (row[0], row[1], result_converter(Consultation.__table__.c.updated_at)(row[2]))
 
 
 def get_published(slug: str) -> ConsultationCopy | None:
     """Return the current copy of the published (non-draft) consultation slug, or None."""
-    # On the session's connection: a plain row, without the ORM's per-statement work.
-    row = db.session.connection().execute(_VERSION_BY_SLUG, {"slug": slug}).first()
+    with driver_connection() as connection:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(driver_sql(VERSION_BY_SLUG), (slug, False))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
     if row is None:
         return None
-    return _current(slug, (row.id, row.version, row.updated_at))
-
-
-# The thank-you page's one statement: the version, and the online response with that receipt
-# code (None when there is none).
-_VERSION_AND_RECEIPT = db.select(
-    Consultation.id, Consultation.version, Consultation.updated_at, Response.receipt_code,
-    Response.submitted_on,
-).select_from(Consultation).outerjoin(Response, db.and_(
-    Response.consultation_id == Consultation.id,
-    Response.receipt_code == db.bindparam("receipt_code"),
-    Response.channel == "online",
-)).where(Consultation.slug == db.bindparam("slug"), Consultation.is_draft.is_(False))
+    return _current(slug, version_row_key(row))
 
 
 def get_published_receipt(slug: str, receipt_code: str) -> tuple[ConsultationCopy | None,
-                                                                  Any]:
+                                                                  Receipt | None]:
     """Return the current copy of the published consultation slug (or None) and its online
-    response with that receipt code (any letter case) as a row of receipt_code and
-    submitted_on (or None), in one statement."""
-    row = db.session.connection().execute(_VERSION_AND_RECEIPT, {
-        "slug": slug, "receipt_code": receipt_code.upper()}).first()
+    response with that receipt code (any letter case) as a Receipt (or None), in one
+    statement."""
+    with driver_connection() as connection:
+        cursor = connection.cursor()
+        try:
+            cursor.execute(driver_sql(VERSION_AND_RECEIPT),
+                           (receipt_code.upper(), "online", slug, False))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
     if row is None:
         return None, None
-    consultation = _current(slug, (row.id, row.version, row.updated_at))
-    return consultation, (row if row.receipt_code is not None else None)
+    consultation = _current(slug, version_row_key(row))
+    if row[3] is None:
+        return consultation, None
+    return consultation, Receipt(row[3], result_converter(Response.__table__.c.submitted_on)(
+        row[4]))
 
 
 def _current(slug: str, key: tuple) -> ConsultationCopy:

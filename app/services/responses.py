@@ -36,8 +36,6 @@ def new_response(
     `answers` maps a question code to an option code (single), a list of option codes
     (multiple), a string (text) or a number; None or an empty value stores nothing.
     """
-    themes = consultation.theme_by_code()
-    questions = consultation.question_by_code()
     now = utcnow()
     response = Response(
         consultation_id=consultation.id,
@@ -49,28 +47,42 @@ def new_response(
         state="accepted",
         **fields,
     )
-    response.themes = [
-        ResponseTheme(theme_id=themes[code].id, position=position)
-        for position, code in enumerate(theme_codes, start=1)
+    theme_ids = chosen_theme_ids(consultation, theme_codes)
+    response.themes = [ResponseTheme(theme_id=theme_id, position=position)
+                       for position, theme_id in enumerate(theme_ids, start=1)]
+    response.theme_pattern = theme_pattern(theme_ids)
+    response.answers = [
+        Answer(question_id=question_id, option_id=option_id, text_value=text_value,
+               number_value=number_value)
+        for question_id, option_id, text_value, number_value in answer_rows(consultation, answers)
     ]
-    response.theme_pattern = theme_pattern(theme.theme_id for theme in response.themes)
+    return response
+
+
+def chosen_theme_ids(consultation: Consultation, theme_codes: list[str]) -> list[int]:
+    """Return the ids of the chosen themes, in position order."""
+    themes = consultation.theme_by_code()
+    return [themes[code].id for code in theme_codes]
+
+
+def answer_rows(consultation: Consultation,
+                answers: dict[str, Any]) -> list[tuple[int, int | None, str | None, float | None]]:
+    """Return the answer rows of validated answers as (question_id, option_id, text_value,
+    number_value): one per single or number or text answer, one per option of a multiple
+    answer, none for an empty answer (see new_response)."""
+    questions = consultation.question_by_code()
+    rows: list[tuple[int, int | None, str | None, float | None]] = []
     for code, value in answers.items():
         if value is None or value == "" or value == []:
             continue
         question = questions[code]
         if question.type == "single":
-            option_ids = [question.option_by_code()[value].id]
+            rows.append((question.id, question.option_by_code()[value].id, None, None))
         elif question.type == "multiple":
             by_code = question.option_by_code()
-            option_ids = [by_code[option] for option in value]
-            option_ids = [option.id for option in option_ids]
+            rows.extend((question.id, by_code[option].id, None, None) for option in value)
         elif question.type == "number":
-            response.answers.append(Answer(question_id=question.id, number_value=float(value)))
-            continue
+            rows.append((question.id, None, None, float(value)))
         else:
-            response.answers.append(Answer(question_id=question.id, text_value=str(value)))
-            continue
-        response.answers.extend(
-            Answer(question_id=question.id, option_id=option_id) for option_id in option_ids
-        )
-    return response
+            rows.append((question.id, None, str(value), None))
+    return rows
