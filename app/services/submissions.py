@@ -372,11 +372,10 @@ def store(consultation: Consultation | ConsultationCopy, token: str,
     """
     theme_ids = chosen_theme_ids(consultation, cleaned.theme_codes)
     answers = answer_rows(consultation, cleaned.answers)
-    session = db.session()
-    if session.in_transaction():
+    if db.session.registry.has() and db.session().in_transaction():
         # End what the request's session was reading, as write_transaction does, so that it
         # sees the new response afterwards (a SQLite reader keeps its snapshot until then).
-        session.commit()
+        db.session.commit()
     for _attempt in range(3):
         receipt_code = new_receipt_code()
         try:
