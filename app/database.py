@@ -66,39 +66,54 @@ def write_transaction() -> Iterator[Session]:
 
 # --- the public form's statements, on the driver's own connection ---------------------------
 
-@contextmanager
-def driver_connection() -> Iterator[Any]:
-    """Lend a pooled DB-API connection, outside the ORM session, and give it back after.
+def driver_read(sql: str, parameters: tuple) -> tuple | None:
+    """Return the first row of one statement (SQL with ? marks), or None, read on a pooled
+    DB-API connection outside the ORM session.
 
-    For the online form's few statements, run on every citizen's visit: through the session
-    they cost 5 to 10 times the statement itself (the session's transaction, the "begin"
-    event's BEGIN, the ORM's per-statement work). On SQLite the connection reads in
-    autocommit (see on_connect); a write begins and ends its own transaction
-    (`driver_write`). The pool rolls back whatever is left open when it takes it back.
+    For the online form's reads, run on every citizen's visit: through the session they cost
+    5 to 10 times the statement itself (the session's transaction, the "begin" event's BEGIN,
+    the ORM's per-statement work). The statement runs in autocommit (SQLite's connections
+    always are, see on_connect), so no transaction is left for the pool to roll back.
     """
     connection = db.engine.raw_connection()
+    driver = connection.driver_connection
+    postgresql = db.engine.dialect.name == "postgresql"
     try:
-        yield connection
+        if postgresql:
+            driver.autocommit = True
+        cursor = connection.cursor()
+        try:
+            cursor.execute(driver_sql(sql), parameters)
+            return cursor.fetchone()
+        finally:
+            cursor.close()
     finally:
+        if postgresql:
+            driver.autocommit = False
         connection.close()
 
 
 @contextmanager
-def driver_write(connection) -> Iterator[Any]:
-    """Run a block of statements on a driver connection in one write transaction, with
-    SQLite's write lock taken at BEGIN (as write_transaction does): committed at the end,
-    rolled back on any error. Yield a cursor."""
-    cursor = connection.cursor()
+def driver_write() -> Iterator[Any]:
+    """Run a block of statements in one write transaction on a pooled DB-API connection
+    outside the ORM session (see driver_read), with SQLite's write lock taken at BEGIN (as
+    write_transaction does): committed at the end, rolled back on any error. Yield a cursor;
+    its statements are written with driver_sql."""
+    connection = db.engine.raw_connection()
     try:
-        if db.engine.dialect.name == "sqlite":
-            cursor.execute("BEGIN IMMEDIATE")
-        yield cursor
-        connection.commit()
-    except BaseException:
-        connection.rollback()
-        raise
+        cursor = connection.cursor()
+        try:
+            if db.engine.dialect.name == "sqlite":
+                cursor.execute("BEGIN IMMEDIATE")
+            yield cursor
+            connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            cursor.close()
     finally:
-        cursor.close()
+        connection.close()
 
 
 def driver_sql(sql: str) -> str:

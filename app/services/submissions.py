@@ -23,7 +23,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.database import (
     bind_converter,
-    driver_connection,
+    driver_read,
     driver_sql,
     driver_write,
     write_transaction,
@@ -379,7 +379,7 @@ def store(consultation: Consultation | ConsultationCopy, token: str,
     for _attempt in range(3):
         receipt_code = new_receipt_code()
         try:
-            with driver_connection() as connection, driver_write(connection) as cursor:
+            with driver_write() as cursor:
                 # Read the version again under the write lock: an edit, closing or
                 # unpublishing a moment ago moved it.
                 cursor.execute(driver_sql(VERSION_BY_ID), (consultation.id,))
@@ -450,10 +450,4 @@ def _insert(cursor, consultation_id: int, municipality_code: str, receipt_code: 
 def _stored_with_token(consultation_id: int, token: str) -> tuple[int, str] | None:
     """Return the id and receipt code of the response stored with this token, if any (read
     afresh, outside any transaction the request's session may hold)."""
-    with driver_connection() as connection:
-        cursor = connection.cursor()
-        try:
-            cursor.execute(driver_sql(BY_TOKEN), (consultation_id, token))
-            return cursor.fetchone()
-        finally:
-            cursor.close()
+    return driver_read(BY_TOKEN, (consultation_id, token))
