@@ -155,6 +155,20 @@ def test_progress_endpoint_reports_the_running_import(client, auth, people, make
     assert client.get(f"/entry/{consultation.slug}/import/progress/../x").status_code == 404
 
 
+def test_a_progress_poll_leaves_the_session_cookie_alone(client, auth, people,
+                                                         make_consultation):
+    """A poll answered while the upload is being posted must not send back the session it
+    started with: it would replace the cookie carrying the import's message."""
+    consultation = make_consultation()
+    auth.login(people.gdl1.email)
+    with client.session_transaction() as session:
+        session["last_seen_at"] -= 3600  # an hour idle: any other request moves the clock
+    response = client.get(f"/entry/{consultation.slug}/import/progress/0123456789abcdef")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert "Set-Cookie" in client.get(f"/entry/{consultation.slug}/import").headers
+
+
 def test_supervisor_voids_a_batch(client, auth, people, make_consultation, login_as):
     consultation = make_consultation()
     auth.login(people.gdl1.email)
