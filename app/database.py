@@ -76,20 +76,24 @@ def driver_read(sql: str, parameters: tuple) -> tuple | None:
     always are, see on_connect), so no transaction is left for the pool to roll back.
     """
     connection = db.engine.raw_connection()
-    driver = connection.driver_connection
     postgresql = db.engine.dialect.name == "postgresql"
     try:
         if postgresql:
-            driver.autocommit = True
-        cursor = connection.cursor()
+            connection.driver_connection.autocommit = True
         try:
-            cursor.execute(driver_sql(sql), parameters)
-            return cursor.fetchone()
+            cursor = connection.cursor()
+            try:
+                cursor.execute(driver_sql(sql), parameters)
+                return cursor.fetchone()
+            finally:
+                cursor.close()
         finally:
-            cursor.close()
+            if postgresql:
+                connection.driver_connection.autocommit = False
+    except BaseException:
+        _discard(connection)
+        raise
     finally:
-        if postgresql:
-            driver.autocommit = False
         connection.close()
 
 
@@ -107,13 +111,22 @@ def driver_write() -> Iterator[Any]:
                 cursor.execute("BEGIN IMMEDIATE")
             yield cursor
             connection.commit()
-        except BaseException:
-            connection.rollback()
-            raise
         finally:
             cursor.close()
+    except BaseException:
+        try:
+            connection.rollback()
+        except Exception:
+            _discard(connection)
+        raise
     finally:
         connection.close()
+
+
+def _discard(connection) -> None:
+    """Keep a connection that failed out of the pool: it may be broken, or still in
+    autocommit, where the ORM would write outside a transaction."""
+    connection.invalidate()
 
 
 def driver_sql(sql: str) -> str:
