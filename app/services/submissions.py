@@ -12,13 +12,12 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from itsdangerous import BadSignature, Signer
-from sqlalchemy import bindparam, select
 from werkzeug.datastructures import MultiDict
 
 from app.database import (
@@ -85,14 +84,22 @@ def token_message() -> str:
              "send them again.")
 
 
-# Built once: building a statement costs more than running these on an index.
-_BY_TOKEN = select(Response).where(Response.consultation_id == bindparam("consultation_id"),
-                                   Response.submission_token == bindparam("token"))
+class TokenResponse(NamedTuple):
+    id: int
+    receipt_code: str
 
 
-def response_for_token(consultation: Consultation, token: str) -> Response | None:
-    """Return the response already stored with this token, if any."""
-    return db.session.scalar(_BY_TOKEN, {"consultation_id": consultation.id, "token": token})
+BY_TOKEN = ("SELECT id, receipt_code FROM response "
+            "WHERE consultation_id = ? AND submission_token = ?")
+
+
+def response_for_token(consultation: Consultation | ConsultationCopy,
+                       token: str) -> TokenResponse | None:
+    """Return the id and receipt code of the response already stored with this token, if any
+    (read afresh on a driver connection, outside any transaction the request's session may
+    hold: store() asks right after its own insert failed on the token)."""
+    row = driver_read(BY_TOKEN, (consultation.id, token))
+    return None if row is None else TokenResponse(*row)
 
 
 # --- availability --------------------------------------------------------------------------
@@ -405,9 +412,9 @@ def store(consultation: Consultation | ConsultationCopy, token: str,
         except db.engine.dialect.dbapi.IntegrityError:
             # Rolled back. A used token: show the response already stored. Otherwise it was
             # a (very unlikely) receipt code collision: try again with a new code.
-            existing = _stored_with_token(consultation.id, token)
+            existing = response_for_token(consultation, token)
             if existing is not None:
-                return Stored(existing[0], replayed=True, receipt_code=existing[1])
+                return Stored(existing.id, replayed=True, receipt_code=existing.receipt_code)
     raise RuntimeError("Could not store the response after three attempts.")
 
 
@@ -419,10 +426,6 @@ INSERT_RESPONSE = (
 INSERT_THEME = "INSERT INTO response_theme (response_id, theme_id, position) VALUES (?, ?, ?)"
 INSERT_ANSWER = ("INSERT INTO answer (response_id, question_id, option_id, text_value, "
                  "number_value) VALUES (?, ?, ?, ?, ?)")
-BY_TOKEN = ("SELECT id, receipt_code FROM response "
-            "WHERE consultation_id = ? AND submission_token = ?")
-
-
 def _insert(cursor, consultation_id: int, municipality_code: str, receipt_code: str,
             token: str, theme_ids: list[int], answers: list[tuple]) -> int:
     """Insert an online response, its themes and its answers; return the response's id.
@@ -445,9 +448,3 @@ def _insert(cursor, consultation_id: int, municipality_code: str, receipt_code: 
         cursor.executemany(driver_sql(INSERT_ANSWER),
                            [(response_id, *answer) for answer in answers])
     return response_id
-
-
-def _stored_with_token(consultation_id: int, token: str) -> tuple[int, str] | None:
-    """Return the id and receipt code of the response stored with this token, if any (read
-    afresh, outside any transaction the request's session may hold)."""
-    return driver_read(BY_TOKEN, (consultation_id, token))
