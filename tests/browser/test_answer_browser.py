@@ -36,6 +36,12 @@ def tab_to(page, selector: str, limit: int = 400) -> None:
     raise AssertionError(f"Tab never reached {selector}")
 
 
+def wait_for_error_page(page) -> None:
+    """Wait until the page that lists the errors has loaded and its deferred script has run."""
+    page.wait_for_selector("#error-summary")
+    page.wait_for_load_state("load")
+
+
 def stored_response(receipt: str) -> Response:
     db.session.rollback()
     return db.session.scalar(db.select(Response).where(Response.receipt_code == receipt))
@@ -168,7 +174,7 @@ def test_errors_are_announced_and_linked_and_answers_kept(browser, live_server, 
     page.keyboard.type("cien")
     tab_to(page, "#send")
     page.keyboard.press("Enter")
-    page.wait_for_selector("#error-summary")
+    wait_for_error_page(page)
     # The summary takes the focus; its links lead to the fields.
     assert page.evaluate("document.activeElement.id") == "error-summary"
     assert page.locator("#q_age").input_value() == "cien"
@@ -226,7 +232,7 @@ def test_nothing_overflows_at_360_px(browser, live_server, demo):
     page.goto(live_server + "/c/abierta/answer")
     _no_horizontal_overflow(page)
     page.click("#send")
-    page.wait_for_selector("#error-summary")
+    wait_for_error_page(page)
     _no_horizontal_overflow(page)
     page.select_option("#municipality", "14039")
     page.select_option("#theme_1", "health")
@@ -259,7 +265,7 @@ def test_axe_finds_no_serious_violation(browser, live_server, demo, lang):
     page.fill("#q_problem", "y" * 2001)
     page.select_option("#theme_2", "health")
     page.click("#send")
-    page.wait_for_selector("#error-summary")
+    wait_for_error_page(page)
     problems["errors"] = _axe_problems(page)
     page.select_option("#municipality", "14039")
     page.select_option("#theme_1", "health")
