@@ -40,9 +40,10 @@ class Config:
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'consulta.db'}"
     )
-    # Ping a pooled PostgreSQL connection before use: the server may have closed it (a restart,
-    # an idle timeout). create_app leaves the ping out for a SQLite file, which cannot.
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # No ping on every checkout: app/database.py pings a PostgreSQL connection that lay idle in
+    # the pool (the server may have closed it: a restart, an idle timeout), not one used a
+    # moment ago; a SQLite file cannot be closed under us.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": False}
     BABEL_DEFAULT_LOCALE = "es_MX"
     BABEL_DEFAULT_TIMEZONE = "America/Mexico_City"
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")

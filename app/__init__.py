@@ -24,10 +24,6 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.session_interface = SessionInterface()
     app.config.from_object(config_class)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # A ping per checkout, three or four per online answer, guards nothing on a file.
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-            **app.config["SQLALCHEMY_ENGINE_OPTIONS"], "pool_pre_ping": False}
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_root() / "migrations"))

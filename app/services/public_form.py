@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 from flask import current_app
 
-from app.database import driver_read, result_converter
+from app.database import driver_statement, result_converter
 from app.extensions import db
 from app.models import Consultation, Question, Response
 
@@ -139,7 +139,7 @@ def version_row_key(row: tuple) -> tuple:
 
 def get_published(slug: str) -> ConsultationCopy | None:
     """Return the current copy of the published (non-draft) consultation slug, or None."""
-    row = driver_read(VERSION_BY_SLUG, (slug, False))
+    row = driver_statement(VERSION_BY_SLUG, (slug, False))
     if row is None:
         return None
     return _current(slug, version_row_key(row))
@@ -150,7 +150,7 @@ def get_published_receipt(slug: str, receipt_code: str) -> tuple[ConsultationCop
     """Return the current copy of the published consultation slug (or None) and its online
     response with that receipt code (any letter case) as a Receipt (or None), in one
     statement."""
-    row = driver_read(VERSION_AND_RECEIPT, (receipt_code.upper(), "online", slug, False))
+    row = driver_statement(VERSION_AND_RECEIPT, (receipt_code.upper(), "online", slug, False))
     if row is None:
         return None, None
     consultation = _current(slug, version_row_key(row))
