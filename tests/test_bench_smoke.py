@@ -87,6 +87,18 @@ def test_submit_drives_the_form_without_losing_anything(tmp_path):
         assert 0 < row["p50_ms"] <= row["p99_ms"]
 
 
+def test_submit_cpu_times_the_three_requests_in_process(tmp_path):
+    rows = run("submit_cpu.py", "--db", "sqlite", "--submissions", "20", tmp_path=tmp_path)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["status"] == "ok", row
+    assert row["submissions"] == 20
+    for kind in ("form_ms", "post_ms", "thanks_ms"):
+        assert row[kind] > 0, row
+    assert row["submission_ms"] == pytest.approx(
+        row["form_ms"] + row["post_ms"] + row["thanks_ms"], abs=0.01)
+
+
 @pytest.mark.parametrize(("script", "args"), [
     ("export.py", ("--db", "sqlite", "--responses", "1000")),
     ("import_.py", ("--db", "sqlite", "--rows", "200")),
