@@ -10,7 +10,7 @@ from flask_babel import format_date, format_decimal, format_percent
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import babel, csrf, db, limiter, login, migrate
-from app.i18n import html_lang, language, localized, select_locale
+from app.i18n import html_lang, language, localized, selected_locale
 from app.sessions import SessionInterface
 from config import Config, ProductionConfig, config_from_environment
 
@@ -27,7 +27,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_root() / "migrations"))
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=selected_locale)
     csrf.init_app(app)
     login.init_app(app)
     limiter.init_app(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from babel import Locale
 from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale as babel_locale
 from werkzeug.datastructures import LanguageAccept
@@ -25,6 +26,19 @@ def select_locale() -> str:
         return session["lang"]
     return (_accepted(request.headers.get("Accept-Language", ""), tuple(languages))
             or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def selected_locale() -> Locale:
+    """Return select_locale's choice as a Babel locale (Flask-Babel's locale selector).
+
+    One Locale per code for the process: Flask-Babel would otherwise parse the code into a
+    new Locale on every request, whose data Babel then looks up again."""
+    return _locale(select_locale())
+
+
+@lru_cache(maxsize=16)
+def _locale(code: str) -> Locale:
+    return Locale.parse(code)
 
 
 @lru_cache(maxsize=256)

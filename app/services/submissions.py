@@ -197,12 +197,14 @@ def validate(consultation: Consultation, values: FormValues) -> tuple[Cleaned | 
                                                                       list[Problem]]:
     """Return the cleaned answer and an empty list, or None and every problem found."""
     problems: list[Problem] = []
-    municipality_label = _("Municipality where you live")
+    # Labels and messages are translated only for a problem found: most answers have none.
     if not values.municipality:
-        problems.append(Problem("municipality", "municipality", municipality_label,
+        problems.append(Problem("municipality", "municipality",
+                                _("Municipality where you live"),
                                 _("Choose your municipality.")))
     elif not is_municipality(values.municipality):
-        problems.append(Problem("municipality", "municipality", municipality_label,
+        problems.append(Problem("municipality", "municipality",
+                                _("Municipality where you live"),
                                 _("\"%(value)s\" is not a municipality of Jalisco. Choose one "
                                   "from the list.", value=values.municipality)))
     theme_codes = _validate_themes(consultation, values, problems)
@@ -222,14 +224,13 @@ def validate(consultation: Consultation, values: FormValues) -> tuple[Cleaned | 
 def _validate_themes(consultation: Consultation, values: FormValues,
                      problems: list[Problem]) -> list[str]:
     themes = consultation.theme_by_code()
-    # The full theme question is long; the summary names the field briefly.
-    label = _("Themes")
     low, high = consultation.theme_min, consultation.theme_max
     first_anchor = "theme_1" if consultation.theme_ranked else (
         f"themes-{consultation.themes[0].code}" if consultation.themes else "themes")
 
     def add(key: str, anchor: str, message: str) -> None:
-        problems.append(Problem(key, anchor, label, message))
+        # The full theme question is long; the summary names the field briefly.
+        problems.append(Problem(key, anchor, _("Themes"), message))
 
     if consultation.theme_ranked:
         chosen: list[str] = []
