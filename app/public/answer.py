@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from functools import lru_cache
+
 from flask import (
     abort,
     current_app,
@@ -151,6 +154,10 @@ def _csrf_ok() -> bool:
 @csrf.exempt
 @limiter.limit(answer_rate_limit, methods=["POST"])
 def answer(slug: str):
+    if request.method == "POST":
+        stored = _store_at_once(slug)
+        if stored is not None:
+            return stored
     consultation = _consultation(slug)
     reason = submissions.unavailable_reason(consultation)
     if reason:
@@ -201,6 +208,35 @@ def answer(slug: str):
         consultation = _consultation(slug)
         values = submissions.read_form(consultation, request.form)
         return _render_form(consultation, values, token, notice=error.message, status=400)
+    return _to_thanks(consultation, stored.receipt_code)
+
+
+def _store_at_once(slug: str):
+    """Store a complete, valid answer against the copy of the consultation this process
+    keeps, without reading its version first (store() inserts only while the stored version
+    is the copy's); return the redirect to the thank-you page.
+
+    Return None when anything else is to be done (no copy kept, a language switch, the
+    honeypot, a bad token, problems in the answers, a consultation closed or edited): the
+    view then does it all with the current copy, as if this had not run. Nothing here
+    stores, consumes or shows anything before that.
+    """
+    consultation = public_form.kept(slug)
+    if (consultation is None or request.form.get("switch_language")
+            or submissions.unavailable_reason(consultation) or not _csrf_ok()):
+        return None
+    values = submissions.read_form(consultation, request.form)
+    try:
+        token = submissions.check_token(consultation, request.form.get("submission_token"))
+    except submissions.InvalidToken:
+        return None
+    cleaned, problems = submissions.validate(consultation, values)
+    if values.website or problems:
+        return None
+    try:
+        stored = submissions.store(consultation, token, cleaned)
+    except (submissions.ConsultationNotOpen, submissions.FormChanged):
+        return None
     return _to_thanks(consultation, stored.receipt_code)
 
 
@@ -257,8 +293,15 @@ def _thanks_page(consultation: ConsultationCopy, response) -> str:
         "public/thanks.html", consultation=consultation,
         response=_Receipt(RECEIPT_SLOT), format_date=lambda *args, **kwargs: DATE_SLOT,
         request=_KeptRequest(path[:len(path) - len(code)] + RECEIPT_SLOT + "?")))
-    date = escape(format_date(response.submitted_on, "long"))
-    return page.replace(DATE_SLOT, date, 1).replace(RECEIPT_SLOT, code)
+    received_on = escape(_long_date(response.submitted_on, str(get_locale())))
+    return page.replace(DATE_SLOT, received_on, 1).replace(RECEIPT_SLOT, code)
+
+
+@lru_cache(maxsize=64)
+def _long_date(day: date, locale: str) -> str:  # noqa: ARG001 - the locale keys the cache
+    """Return format_date(day, "long") in the request's locale (a few days serve all the
+    thank-you pages of a day: Babel's formatting was a sixteenth of the page's time)."""
+    return format_date(day, "long")
 
 
 class _Receipt:

@@ -145,6 +145,12 @@ def get_published(slug: str) -> ConsultationCopy | None:
     return _current(slug, version_row_key(row))
 
 
+def kept(slug: str) -> ConsultationCopy | None:
+    """Return the copy of consultation slug this process keeps, without checking that it is
+    current: only for work that checks the version itself (submissions.store does)."""
+    return current_app.extensions.get(CACHE_KEY, {}).get(slug)
+
+
 def get_published_receipt(slug: str, receipt_code: str) -> tuple[ConsultationCopy | None,
                                                                   Receipt | None]:
     """Return the current copy of the published consultation slug (or None) and its online
