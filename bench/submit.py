@@ -5,10 +5,12 @@
 For each database and target (the real app, wsgi:app; the ceiling, bench/ceiling_app.py):
 create a fresh database (the app's: migrations, geography and an open copy of the demo
 consultation), serve it with gunicorn (`-w <cores>` sync workers, the same for both), then
-drive it from separate load processes: each client loops GET the form -> parse csrf_token and
-submission_token (and every other hidden field) -> POST a valid answer -> expect 303 -> GET the
-thank-you page. A submission counts as successful only when all three steps succeeded. Then
-count the rows stored and compare (nothing lost, nothing doubled).
+drive the targets in turn, --rounds times each for seconds/rounds (so that a change in the
+machine's speed weighs on both alike), from separate load processes: each client loops GET
+the form -> parse csrf_token and submission_token (and every other hidden field) -> POST a
+valid answer -> expect 303 -> GET the thank-you page. A submission counts as successful only
+when all three steps succeeded. Then count the rows stored and compare (nothing lost, nothing
+doubled).
 
 Reports, per target: submissions/s and HTTP requests/s, latency p50/p95/p99 of every request
 and of the POSTs, errors (any non-expected status, a missing token, a connection error) and
@@ -282,67 +284,113 @@ def percentile(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def run_target(target: str, db: str, args, workdir: Path) -> dict:
-    port = free_port()
-    log = workdir / f"gunicorn-{target}-{db}.log"
-    if target == "app":
-        url = prepare_app_database(db, workdir)
-        env = {"APP_ENV": "production", "SECRET_KEY": "bench-secret-key",
-               "DATABASE_URL": url, "SESSION_COOKIE_SECURE": "0", "RATELIMIT_ENABLED": "0",
-               "INSTANCE_PATH": str(workdir / "instance")}
-        server = gunicorn("wsgi:app", port, args.workers, env, log)
-        count = lambda: stored_app(url)  # noqa: E731
-    else:
-        url = (str(workdir / "ceiling.sqlite") if db == "sqlite" else common.psycopg_url(
-            common.pg_url("submit_ceiling")))
-        common.recreate_database(url if url.startswith("postgresql") else f"sqlite:///{url}")
-        env = {"CEILING_DATABASE": url}
-        subprocess.run([sys.executable, "-c", "import ceiling_app; ceiling_app.create_schema()"],
-                       cwd=common.BENCH_DIR, env={**os.environ, **env}, check=True)
-        server = gunicorn("bench.ceiling_app:app", port, args.workers, env, log)
+class Target:
+    """One server under test (the real app or the ceiling) on its own fresh database."""
 
-        def count():
-            if url.startswith("postgresql"):
-                import psycopg
+    def __init__(self, target: str, db: str, args, workdir: Path):
+        self.name, self.db = target, db
+        self.port = free_port()
+        log = workdir / f"gunicorn-{target}-{db}.log"
+        if target == "app":
+            url = prepare_app_database(db, workdir)
+            env = {"APP_ENV": "production", "SECRET_KEY": "bench-secret-key",
+                   "DATABASE_URL": url, "SESSION_COOKIE_SECURE": "0", "RATELIMIT_ENABLED": "0",
+                   "INSTANCE_PATH": str(workdir / "instance")}
+            self.server = gunicorn("wsgi:app", self.port, args.workers, env, log)
+            self.count = lambda: stored_app(url)
+        else:
+            url = (str(workdir / "ceiling.sqlite") if db == "sqlite" else common.psycopg_url(
+                common.pg_url("submit_ceiling")))
+            common.recreate_database(url if url.startswith("postgresql") else f"sqlite:///{url}")
+            env = {"CEILING_DATABASE": url}
+            subprocess.run([sys.executable, "-c",
+                            "import ceiling_app; ceiling_app.create_schema()"],
+                           cwd=common.BENCH_DIR, env={**os.environ, **env}, check=True)
+            self.server = gunicorn("bench.ceiling_app:app", self.port, args.workers, env, log)
+            self.count = lambda: _stored_ceiling(url)
+        self.path = f"/c/{SLUG}/answer"
+        self.result = {"elapsed": 0.0, "ok": 0, "errors": {},
+                       "latencies": {"form": [], "post": [], "thanks": []}}
+        try:
+            wait_ready(self.port, self.path, self.server)
+        except BaseException:
+            stop(self.server)
+            raise
 
-                with psycopg.connect(url) as c:
-                    return c.execute("SELECT count(*) FROM ceiling_response").fetchone()[0]
-            import sqlite3
+    def drive(self, args, seconds: float) -> None:
+        """Drive the server for `seconds` more and add the results to the earlier ones."""
+        part = drive(f"http://127.0.0.1:{self.port}{self.path}", args.clients, seconds,
+                     args.processes)
+        self.result["elapsed"] += part["elapsed"]
+        self.result["ok"] += part["ok"]
+        for key, value in part["errors"].items():
+            self.result["errors"][key] = self.result["errors"].get(key, 0) + value
+        for kind, values in part["latencies"].items():
+            self.result["latencies"][kind] += values
 
-            with sqlite3.connect(url) as c:
-                return c.execute("SELECT count(*) FROM ceiling_response").fetchone()[0]
-    path = f"/c/{SLUG}/answer"
+    def row(self, args) -> dict:
+        """Stop the server, count what it stored and return the figures of all its runs."""
+        stop(self.server)
+        stored = self.count()
+        result = self.result
+        lat = result["latencies"]
+        every = lat["form"] + lat["post"] + lat["thanks"]
+        ms = lambda v: round(v * 1000, 1)  # noqa: E731
+        return {
+            "target": self.name, "db": self.db, "status": "ok", "clients": args.clients,
+            "workers": args.workers, "rounds": args.rounds,
+            "seconds": round(result["elapsed"], 1),
+            "submissions": result["ok"],
+            "submissions_per_s": round(result["ok"] / result["elapsed"], 1),
+            "requests_per_s": round(len(every) / result["elapsed"], 1),
+            "p50_ms": ms(percentile(every, 50)), "p95_ms": ms(percentile(every, 95)),
+            "p99_ms": ms(percentile(every, 99)),
+            "post_p50_ms": ms(percentile(lat["post"], 50)),
+            "post_p99_ms": ms(percentile(lat["post"], 99)),
+            "mean_ms": ms(statistics.fmean(every)) if every else None,
+            "errors": sum(result["errors"].values()), "error_kinds": result["errors"],
+            "stored": stored, "lost_or_doubled": stored - result["ok"],
+        }
+
+
+def _stored_ceiling(url: str) -> int:
+    if url.startswith("postgresql"):
+        import psycopg
+
+        with psycopg.connect(url) as c:
+            return c.execute("SELECT count(*) FROM ceiling_response").fetchone()[0]
+    import sqlite3
+
+    with sqlite3.connect(url) as c:
+        return c.execute("SELECT count(*) FROM ceiling_response").fetchone()[0]
+
+
+def run_database(db: str, args, workdir: Path) -> list[dict]:
+    """Serve every target on db at once and drive them in turn, `rounds` times each for
+    `seconds / rounds`: a drift in the machine's speed then weighs on the ceiling and the
+    app alike, instead of on whichever ran first (seen: the same code's ratio moved from 35%
+    to 57% between single runs). Return one row per target."""
+    targets: list[Target] = []
+    rows: list[dict] = []
     try:
-        wait_ready(port, path, server)
-        result = drive(f"http://127.0.0.1:{port}{path}", args.clients, args.seconds,
-                       args.processes)
-    finally:
-        stop(server)
-    stored = count()
-    lat = result["latencies"]
-    every = lat["form"] + lat["post"] + lat["thanks"]
-    requests = len(every)
-    ms = lambda v: round(v * 1000, 1)  # noqa: E731
-    return {
-        "target": target, "db": db, "status": "ok", "clients": args.clients,
-        "workers": args.workers,
-        "seconds": round(result["elapsed"], 1),
-        "submissions": result["ok"],
-        "submissions_per_s": round(result["ok"] / result["elapsed"], 1),
-        "requests_per_s": round(requests / result["elapsed"], 1),
-        "p50_ms": ms(percentile(every, 50)), "p95_ms": ms(percentile(every, 95)),
-        "p99_ms": ms(percentile(every, 99)),
-        "post_p50_ms": ms(percentile(lat["post"], 50)),
-        "post_p99_ms": ms(percentile(lat["post"], 99)),
-        "mean_ms": ms(statistics.fmean(every)) if every else None,
-        "errors": sum(result["errors"].values()), "error_kinds": result["errors"],
-        "stored": stored, "lost_or_doubled": stored - result["ok"],
-    }
+        for name in args.target or ["ceiling", "app"]:
+            try:
+                targets.append(Target(name, db, args, workdir))
+            except NotMerged as error:
+                rows.append({"target": name, "db": db, "status": str(error)})
+        for _round in range(args.rounds):
+            for target in targets:
+                target.drive(args, args.seconds / args.rounds)
+    except BaseException:
+        for target in targets:
+            stop(target.server)
+        raise
+    return rows + [target.row(args) for target in targets]
 
 
-COLUMNS = ["db", "target", "status", "clients", "seconds", "submissions", "submissions_per_s",
-           "requests_per_s", "p50_ms", "p95_ms", "p99_ms", "post_p99_ms", "errors", "stored",
-           "lost_or_doubled", "ratio"]
+COLUMNS = ["db", "target", "status", "clients", "rounds", "seconds", "submissions",
+           "submissions_per_s", "requests_per_s", "p50_ms", "p95_ms", "p99_ms", "post_p99_ms",
+           "errors", "stored", "lost_or_doubled", "ratio"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -353,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--processes", type=int, default=2, help="load-generator processes")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="drive the targets in turn this many times, seconds/rounds each")
     parser.add_argument("--json", type=Path, help="append the results to this JSON-lines file")
     parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
@@ -365,27 +415,24 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="consulta-bench-submit-") as tmp:
         workdir = Path(tmp)
         for db in args.db or ["sqlite"]:
-            by_target = {}
-            for target in args.target or ["ceiling", "app"]:
-                try:
-                    row = run_target(target, db, args, workdir)
-                except NotMerged as error:
-                    row = {"target": target, "db": db, "status": str(error)}
-                except RuntimeError as error:
-                    row = {"target": target, "db": db, "status": f"error: {error}"}
-                    failed = True
-                by_target[target] = row
+            try:
+                found = run_database(db, args, workdir)
+            except RuntimeError as error:
+                found = [{"target": "app", "db": db, "status": f"error: {error}"}]
+            by_target = {row["target"]: row for row in found}
+            ceiling = by_target.get("ceiling", {}).get("submissions_per_s")
+            app_rate = by_target.get("app", {}).get("submissions_per_s")
+            if ceiling and app_rate:
+                by_target["app"]["ratio"] = f"{app_rate / ceiling:.0%}"
+            for row in found:
                 rows.append(row)
                 print(json.dumps(row), flush=True)
                 if args.json:
                     with open(args.json, "a") as f:
                         f.write(json.dumps(row) + "\n")
-                if row["status"] == "ok" and (row["errors"] or row["lost_or_doubled"]):
+                if row["status"].startswith("error") or (
+                        row["status"] == "ok" and (row["errors"] or row["lost_or_doubled"])):
                     failed = True
-            ceiling = by_target.get("ceiling", {}).get("submissions_per_s")
-            app_rate = by_target.get("app", {}).get("submissions_per_s")
-            if ceiling and app_rate:
-                by_target["app"]["ratio"] = f"{app_rate / ceiling:.0%}"
     print()
     print(common.fmt_table(rows, COLUMNS))
     return 1 if failed else 0
