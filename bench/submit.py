@@ -199,14 +199,26 @@ def drive(url: str, clients: int, seconds: float, processes: int) -> dict:
              "--seconds", str(seconds), "--seed", str(i + 1)],
             stdout=subprocess.PIPE, text=True))
     results = [json.loads(p.communicate()[0]) for p in procs]
-    merged = {"elapsed": max(r["elapsed"] for r in results), "ok": sum(r["ok"] for r in results),
-              "errors": {}, "latencies": {"form": [], "post": [], "thanks": []}}
+    merged = empty_result()
     for r in results:
-        for key, value in r["errors"].items():
-            merged["errors"][key] = merged["errors"].get(key, 0) + value
-        for kind, values in r["latencies"].items():
-            merged["latencies"][kind] += values
+        add_result(merged, r)
+    merged["elapsed"] = max(r["elapsed"] for r in results)  # the processes ran side by side
     return merged
+
+
+def empty_result() -> dict:
+    return {"elapsed": 0.0, "ok": 0, "errors": {},
+            "latencies": {"form": [], "post": [], "thanks": []}}
+
+
+def add_result(into: dict, part: dict) -> None:
+    """Add part's successful submissions, errors and latencies to into (not its elapsed time:
+    parts run side by side or one after the other, the caller knows which)."""
+    into["ok"] += part["ok"]
+    for key, value in part["errors"].items():
+        into["errors"][key] = into["errors"].get(key, 0) + value
+    for kind, values in part["latencies"].items():
+        into["latencies"][kind] += values
 
 
 # ---------------------------------------------------------------- servers
@@ -309,8 +321,7 @@ class Target:
             self.server = gunicorn("bench.ceiling_app:app", self.port, args.workers, env, log)
             self.count = lambda: _stored_ceiling(url)
         self.path = f"/c/{SLUG}/answer"
-        self.result = {"elapsed": 0.0, "ok": 0, "errors": {},
-                       "latencies": {"form": [], "post": [], "thanks": []}}
+        self.result = empty_result()
         try:
             wait_ready(self.port, self.path, self.server)
         except BaseException:
@@ -321,12 +332,8 @@ class Target:
         """Drive the server for `seconds` more and add the results to the earlier ones."""
         part = drive(f"http://127.0.0.1:{self.port}{self.path}", args.clients, seconds,
                      args.processes)
-        self.result["elapsed"] += part["elapsed"]
-        self.result["ok"] += part["ok"]
-        for key, value in part["errors"].items():
-            self.result["errors"][key] = self.result["errors"].get(key, 0) + value
-        for kind, values in part["latencies"].items():
-            self.result["latencies"][kind] += values
+        add_result(self.result, part)
+        self.result["elapsed"] += part["elapsed"]  # the rounds run one after the other
 
     def row(self, args) -> dict:
         """Stop the server, count what it stored and return the figures of all its runs."""
