@@ -11,7 +11,8 @@ request, after 200 submissions of warm-up. With PostgreSQL the server's own CPU 
 these figures (bench/submit.py measures the whole). The same submissions drive bench/submit.py
 over HTTP; this one isolates the app's share and moves much less from run to run, so it is
 the one to compare two versions of the code with (run them alternately). --profile prints
-cProfile's 40 most expensive functions by their own time.
+cProfile's 40 most expensive functions by their own time (--profile cumulative: with what
+they call).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import submit  # noqa: E402
 WARM_UP = 200
 
 
-def measure(db: str, submissions: int, profile: bool) -> dict:
+def measure(db: str, submissions: int, profile: str | None) -> dict:
     """Run in a process of its own per database (the app reads its settings at import)."""
     workdir = Path(tempfile.mkdtemp(prefix="submit-cpu-"))
     url = submit.prepare_app_database(db, workdir)
@@ -44,7 +45,7 @@ def measure(db: str, submissions: int, profile: bool) -> dict:
            "INSTANCE_PATH": str(workdir / "instance")}
     done = subprocess.run(
         [sys.executable, __file__, "--child", db, "--submissions", str(submissions)]
-        + (["--profile"] if profile else []),
+        + (["--profile", profile] if profile else []),
         env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-2000:])
@@ -91,7 +92,7 @@ class Visitor:
         return started["status"], dict(started["headers"]), data
 
 
-def child(db: str, submissions: int, profile: bool) -> None:
+def child(db: str, submissions: int, profile: str | None) -> None:
     from wsgi import app
 
     path = f"/c/{submit.SLUG}/answer"
@@ -135,7 +136,7 @@ def child(db: str, submissions: int, profile: bool) -> None:
     if profiler:
         import pstats
 
-        pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
+        pstats.Stats(profiler).sort_stats(profile).print_stats(40)
     per_ms = {kind: round(seconds / submissions * 1000, 3) for kind, seconds in spent.items()}
     print(json.dumps({"db": db, "submissions": submissions, "status": "ok",
                       "form_ms": per_ms["form"], "post_ms": per_ms["post"],
@@ -147,7 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", action="append", choices=["sqlite", "postgres"])
     parser.add_argument("--submissions", type=int, default=3000)
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", nargs="?", const="tottime", choices=["tottime", "cumulative"],
+                        help="print cProfile's 40 most expensive functions (by their own time, "
+                             "or with what they call: --profile cumulative)")
     parser.add_argument("--json", help="append the rows to this JSON-lines file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
