@@ -162,7 +162,7 @@ def answer(slug: str):
     reason = submissions.unavailable_reason(consultation)
     if reason:
         return _render_unavailable(consultation, reason, refused=request.method == "POST")
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _render_form(consultation, FormValues(), submissions.issue_token(consultation))
 
     values = submissions.read_form(consultation, request.form)

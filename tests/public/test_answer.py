@@ -53,6 +53,13 @@ def test_form_shows_every_question_with_the_fixed_field_names(client, consultati
     assert "Health" not in html
 
 
+def test_head_of_the_form_answers_as_its_get_without_a_body(client, consultation):
+    response = client.head("/c/abierta/answer")
+    assert response.status_code == 200
+    assert response.get_data() == b""
+    assert count_rows() == (0, 0, 0)
+
+
 def test_a_valid_answer_is_stored_once_with_a_receipt(client, consultation, token):
     response = post(client, valid_answer(token))
     assert response.status_code == 303
