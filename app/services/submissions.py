@@ -287,10 +287,10 @@ def number_text(value: float | None) -> str:
 def _validate_question(question: Question, posted: list[str],
                        problems: list[Problem]) -> Any:
     key = f"q_{question.code}"
-    label = localized(question.label)
 
     def add(message: str, anchor: str = key) -> None:
-        problems.append(Problem(key, anchor, label, message))
+        # The label in the visitor's language, looked up only when there is a problem.
+        problems.append(Problem(key, anchor, localized(question.label), message))
 
     if question.has_options:
         options = question.option_by_code()
