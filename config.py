@@ -23,6 +23,11 @@ def _int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
 def _development_secret_key() -> str:
     """Return a secret key kept in instance/ so sessions survive a restart."""
     path = INSTANCE_DIR / "secret_key"
@@ -74,6 +79,12 @@ class Config:
     # Administrators must enrol a second factor (TOTP) before doing anything else.
     ADMIN_TOTP_REQUIRED = _bool("ADMIN_TOTP_REQUIRED", True)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)
+    # A first-time visitor's answer form and thank-you page are served before Flask's request
+    # handling (app/public/fast.py); off, Flask serves them as every other page.
+    FAST_PUBLIC_PAGES = _bool("FAST_PUBLIC_PAGES", True)
+    # How old (seconds) the database's word that a kept questionnaire is current may be when
+    # that fast form page is served; an answer is checked against the stored version anyway.
+    PUBLIC_FORM_RECHECK_SECONDS = _float("PUBLIC_FORM_RECHECK_SECONDS", 1.0)
     TESTING = False
 
 
@@ -90,6 +101,8 @@ class TestingConfig(Config):
     # Off so other tests can sign an administrator in with a password only; the security
     # tests turn it (and CSRF, and rate limits) back on through the app_config fixture.
     ADMIN_TOTP_REQUIRED = False
+    # Every form page asks the database (tests edit and read back at once).
+    PUBLIC_FORM_RECHECK_SECONDS = 0.0
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
 
 

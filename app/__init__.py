@@ -68,6 +68,11 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     _register_error_handlers(app)
     security.init_app(app)
 
+    if app.config["FAST_PUBLIC_PAGES"]:
+        from app.public.fast import FastPages
+
+        app.wsgi_app = FastPages(app, app.wsgi_app)
+
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from babel import Locale
-from flask import current_app, has_request_context, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale as babel_locale
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
@@ -24,8 +24,14 @@ def select_locale() -> str:
         return requested
     if session.get("lang") in languages:
         return session["lang"]
-    return (_accepted(request.headers.get("Accept-Language", ""), tuple(languages))
-            or current_app.config["BABEL_DEFAULT_LOCALE"])
+    return browser_locale(current_app, request.headers.get("Accept-Language", ""))
+
+
+def browser_locale(app: Flask, accept_language: str) -> str:
+    """Return the locale for a visitor who chose none (no ?lang=, none in the session): the
+    one their Accept-Language header prefers, else the default."""
+    return (_accepted(accept_language, tuple(app.config["LANGUAGES"]))
+            or app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def selected_locale() -> Locale:

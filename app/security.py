@@ -128,11 +128,16 @@ def _require_admin_two_factor():
 _SECURITY_HEADERS = [(name.lower(), name, value) for name, value in SECURITY_HEADERS.items()]
 
 
-def _add_security_headers(response):
+def add_security_headers(headers) -> None:
+    """Add each of SECURITY_HEADERS that the response does not set itself."""
     # One pass over the response's headers, not one setdefault per name: a third of the time.
-    present = {name.lower() for name, _value in response.headers}
-    response.headers.extend([(name, value) for lower, name, value in _SECURITY_HEADERS
-                             if lower not in present])
+    present = {name.lower() for name, _value in headers}
+    headers.extend([(name, value) for lower, name, value in _SECURITY_HEADERS
+                    if lower not in present])
+
+
+def _add_security_headers(response):
+    add_security_headers(response.headers)
     if signed_in():
         # Pages seen by staff are never kept by the browser or a shared cache.
         response.headers["Cache-Control"] = "no-store"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from functools import lru_cache
 
 from flask import (
     abort,
@@ -293,15 +292,23 @@ def _thanks_page(consultation: ConsultationCopy, response) -> str:
         "public/thanks.html", consultation=consultation,
         response=_Receipt(RECEIPT_SLOT), format_date=lambda *args, **kwargs: DATE_SLOT,
         request=_KeptRequest(path[:len(path) - len(code)] + RECEIPT_SLOT + "?")))
-    received_on = escape(_long_date(response.submitted_on, str(get_locale())))
+    received_on = escape(long_date(response.submitted_on, str(get_locale())))
     return page.replace(DATE_SLOT, received_on, 1).replace(RECEIPT_SLOT, code)
 
 
-@lru_cache(maxsize=64)
-def _long_date(day: date, locale: str) -> str:  # noqa: ARG001 - the locale keys the cache
-    """Return format_date(day, "long") in the request's locale (a few days serve all the
-    thank-you pages of a day: Babel's formatting was a sixteenth of the page's time)."""
-    return format_date(day, "long")
+# format_date(day, "long") per (day, locale): a few days serve all the thank-you pages of a
+# day (Babel's formatting was a sixteenth of the page's time). app/public/fast.py reads it.
+LONG_DATES: dict[tuple[date, str], str] = {}
+
+
+def long_date(day: date, locale: str) -> str:
+    """Return format_date(day, "long") in the request's locale, which is `locale`."""
+    found = LONG_DATES.get((day, locale))
+    if found is None:
+        if len(LONG_DATES) >= 64:
+            LONG_DATES.clear()
+        found = LONG_DATES[(day, locale)] = format_date(day, "long")
+    return found
 
 
 class _Receipt:

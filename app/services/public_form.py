@@ -17,6 +17,7 @@ Option) that the form's template and services read, so they accept either.
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -28,6 +29,8 @@ from app.extensions import db
 from app.models import Consultation, Question, Response
 
 CACHE_KEY = "consulta.public_forms"
+# When the database last said each kept copy was current (time.monotonic()).
+CHECKED_KEY = "consulta.public_forms_checked"
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,21 @@ def get_published_receipt(slug: str, receipt_code: str) -> tuple[ConsultationCop
         row[4]))
 
 
+def checked_copy(slug: str, within: float) -> ConsultationCopy | None:
+    """Return the kept copy of slug if the database said it was current less than `within`
+    seconds ago in this process, else None (and always None for `within` <= 0).
+
+    Only for a page that nothing is stored from (app/public/fast.py): it may be that old.
+    """
+    if within <= 0:
+        return None
+    found = current_app.extensions.get(CACHE_KEY, {}).get(slug)
+    checked_at = current_app.extensions.get(CHECKED_KEY, {}).get(slug)
+    if found is None or checked_at is None or time.monotonic() - checked_at >= within:
+        return None
+    return found
+
+
 def _current(slug: str, key: tuple) -> ConsultationCopy:
     """Return the kept copy of the consultation if it is at `key`, else load and keep it."""
     cache: dict[str, ConsultationCopy] = current_app.extensions.setdefault(CACHE_KEY, {})
@@ -174,6 +192,7 @@ def _current(slug: str, key: tuple) -> ConsultationCopy:
         found = _load(key[0])
         # One entry per slug: the cache holds at most one copy of each consultation.
         cache[slug] = found
+    current_app.extensions.setdefault(CHECKED_KEY, {})[slug] = time.monotonic()
     return found
 
 
