@@ -4,10 +4,10 @@ Nearly every visit to the online form is someone's first: no cookie, no query st
 form's page is then the same for everyone but for its two tokens, and the thank-you page the
 same but for the receipt and its date; answer.py keeps both pages per consultation version and
 language (_empty_page, _thanks_page). Yet Flask's handling around them (the request and app
-contexts, URL matching, opening and saving the session, every extension's hooks, the response
-object) cost about two thirds of each page's time. FastPages, a WSGI middleware, serves those
-two cases from the kept pages with the same body, tokens, cookie and headers, and hands every
-other request to Flask untouched. It serves:
+contexts, URL matching, opening and saving the session, every extension's hooks, the
+response object) cost half to two thirds of each page's time. FastPages, a WSGI middleware,
+serves those two cases from the kept pages with the same body, tokens, cookie and headers,
+and hands every other request to Flask untouched. It serves:
 
 - GET /c/<slug>/answer with no query string and no cookie at all, for a consultation open for
   answers whose page in the browser's language is kept at its current version. The version
