@@ -15,7 +15,10 @@ doubled).
 Reports, per target: submissions/s and HTTP requests/s, latency p50/p95/p99 of every request
 and of the POSTs, errors (any non-expected status, a missing token, a connection error) and
 stored vs successful submissions. gunicorn sync workers close each connection, so every
-request opens a new TCP connection on both targets.
+request opens a new TCP connection on both targets. Also the CPU time per submission of the
+server's workers, of the load processes and of the local PostgreSQL server (from /proc, on
+Linux): the load processes share the machine's cores, so the ratio of throughputs is that of
+whole-machine CPU per submission, and these say whose it is.
 
 The app runs with APP_ENV=production, its own CSRF and one-time tokens, and the rate limiter
 OFF (RATELIMIT_ENABLED=0): all clients come from 127.0.0.1, which a per-address limit would
@@ -31,6 +34,7 @@ import json
 import os
 import random
 import re
+import resource
 import signal
 import socket
 import statistics
@@ -322,6 +326,7 @@ class Target:
             self.count = lambda: _stored_ceiling(url)
         self.path = f"/c/{SLUG}/answer"
         self.result = empty_result()
+        self.cpu = {"server": 0.0, "load": 0.0, "database": 0.0}
         try:
             wait_ready(self.port, self.path, self.server)
         except BaseException:
@@ -330,8 +335,11 @@ class Target:
 
     def drive(self, args, seconds: float) -> None:
         """Drive the server for `seconds` more and add the results to the earlier ones."""
+        before = cpu_seconds(self.server.pid)
         part = drive(f"http://127.0.0.1:{self.port}{self.path}", args.clients, seconds,
                      args.processes)
+        for key, value in cpu_seconds(self.server.pid).items():
+            self.cpu[key] += value - before[key]
         add_result(self.result, part)
         self.result["elapsed"] += part["elapsed"]  # the rounds run one after the other
 
@@ -355,9 +363,47 @@ class Target:
             "post_p50_ms": ms(percentile(lat["post"], 50)),
             "post_p99_ms": ms(percentile(lat["post"], 99)),
             "mean_ms": ms(statistics.fmean(every)) if every else None,
+            # CPU time per successful submission (ms): the server's workers, the load
+            # processes (on the same cores here) and the local PostgreSQL server's processes.
+            **{f"{key}_cpu_ms": (round(seconds / result["ok"] * 1000, 2)
+                                 if result["ok"] and (key != "database" or self.db == "postgres")
+                                 else None) for key, seconds in self.cpu.items()},
             "errors": sum(result["errors"].values()), "error_kinds": result["errors"],
             "stored": stored, "lost_or_doubled": stored - result["ok"],
         }
+
+
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """Return the CPU seconds (user + system) used so far by the server's worker processes
+    (gunicorn's children), by this process's finished children (the load processes) and by
+    the local PostgreSQL server's processes. Read from /proc: 0.0 where there is none."""
+    clock = os.sysconf("SC_CLK_TCK")
+    server = database = 0.0
+    for parent, name, ticks in _processes():
+        if parent == server_pid:
+            server += ticks / clock
+        elif name == "postgres":
+            database += ticks / clock
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"server": server, "load": children.ru_utime + children.ru_stime,
+            "database": database}
+
+
+def _processes():
+    """Yield (parent pid, name, user + system clock ticks) of every process in /proc."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        name, _, rest = stat[stat.index("(") + 1:].rpartition(")")
+        fields = rest.split()
+        yield int(fields[1]), name, int(fields[11]) + int(fields[12])
 
 
 def _stored_ceiling(url: str) -> int:
@@ -397,7 +443,8 @@ def run_database(db: str, args, workdir: Path) -> list[dict]:
 
 COLUMNS = ["db", "target", "status", "clients", "rounds", "seconds", "submissions",
            "submissions_per_s", "requests_per_s", "p50_ms", "p95_ms", "p99_ms", "post_p99_ms",
-           "errors", "stored", "lost_or_doubled", "ratio"]
+           "server_cpu_ms", "load_cpu_ms", "database_cpu_ms", "errors", "stored",
+           "lost_or_doubled", "ratio"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -85,6 +85,10 @@ def test_submit_drives_the_form_without_losing_anything(tmp_path):
         assert row["submissions"] > 0
         assert row["stored"] == row["submissions"]
         assert 0 < row["p50_ms"] <= row["p99_ms"]
+        if sys.platform == "linux":  # the CPU per submission is read from /proc
+            assert row["server_cpu_ms"] > 0, row
+            assert row["load_cpu_ms"] > 0, row
+        assert row["database_cpu_ms"] is None, row  # PostgreSQL's processes only
 
 
 def test_submit_cpu_times_the_three_requests_in_process(tmp_path):
