@@ -14,6 +14,7 @@ from app.models import Response
 from app.public import answer
 from app.public.fast import FastPages
 from app.services import public_form
+from tests.conftest import PASSWORD
 from tests.public.answer_helpers import CSRF_RE, TOKEN_RE, form_token, valid_answer
 
 FORM = "/c/abierta/answer"
@@ -164,12 +165,6 @@ def test_the_first_visit_of_a_version_and_language_is_rendered_by_flask(app, con
     assert flask_calls == [FORM, FORM]
 
 
-def signed_in_thanks(app, make_user, auth, client, thanks):
-    make_user("analyst", email="ana@example.org")
-    auth.login("ana@example.org")
-    return client.get(thanks)
-
-
 @pytest.mark.parametrize("request_kind", [
     "query string", "a cookie", "HEAD", "unknown consultation", "closed consultation",
     "draft consultation", "trusted hosts"])
@@ -224,8 +219,7 @@ def test_other_thank_you_requests_go_to_flask(app, consultation, flask_calls, ma
                 session["_flashes"] = [("info", "Hola")]
     elif request_kind == "signed in":
         make_user("analyst", email="ana@example.org")
-        client.post("/auth/login", data={"email": "ana@example.org",
-                                         "password": "correct horse battery staple"})
+        client.post("/auth/login", data={"email": "ana@example.org", "password": PASSWORD})
         flask_calls.clear()
     elif request_kind == "letter case":
         thanks = thanks[:-14] + thanks[-14:].lower()
