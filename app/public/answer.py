@@ -13,7 +13,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_date, get_locale, refresh
+from flask_babel import force_locale, format_date, get_locale, refresh
 from flask_babel import gettext as _
 from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
 from markupsafe import Markup, escape
@@ -302,12 +302,13 @@ LONG_DATES: dict[tuple[date, str], str] = {}
 
 
 def long_date(day: date, locale: str) -> str:
-    """Return format_date(day, "long") in the request's locale, which is `locale`."""
+    """Return format_date(day, "long") in `locale` (also outside a request: fast.py)."""
     found = LONG_DATES.get((day, locale))
     if found is None:
         if len(LONG_DATES) >= 64:
             LONG_DATES.clear()
-        found = LONG_DATES[(day, locale)] = format_date(day, "long")
+        with force_locale(locale):
+            found = LONG_DATES[(day, locale)] = format_date(day, "long")
     return found
 
 

@@ -38,7 +38,6 @@ import os
 import re
 
 from flask import Flask
-from flask_babel import force_locale
 from itsdangerous import URLSafeTimedSerializer
 from markupsafe import escape
 from werkzeug.http import dump_cookie
@@ -129,10 +128,7 @@ class FastPages:
                 or kept[0] != consultation.key):
             return None
         page = kept[1]
-        received_on = answer.LONG_DATES.get((receipt.submitted_on, locale))
-        if received_on is None:
-            with force_locale(locale):
-                received_on = answer.long_date(receipt.submitted_on, locale)
+        received_on = answer.long_date(receipt.submitted_on, locale)
         body = (page.replace(answer.DATE_SLOT, escape(received_on), 1)
                 .replace(answer.RECEIPT_SLOT, receipt_code))
         return _page(app, body, session)
