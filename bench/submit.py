@@ -50,22 +50,29 @@ sys.path.append(str(Path(__file__).resolve().parent))  # for common; it puts the
 import common  # noqa: E402
 
 SLUG = "bench-submit"
+FORM = re.compile(r'<form\b[^>]*\bmethod="post"[^>]*>', re.I)
 INPUT = re.compile(r"<(input|select|textarea)\b([^>]*)>", re.I)
 ATTR = re.compile(r'([\w:-]+)\s*=\s*"([^"]*)"')
-OPTION = re.compile(r"<option\b([^>]*)>", re.I)
+OPTION_VALUE = re.compile(r'<option\b[^>]*?\bvalue="([^"]*)"', re.I)
 
 
 # ---------------------------------------------------------------- load generator (client side)
 
 
 def parse_form(page: str) -> tuple[str | None, list[tuple[str, str]], dict[str, list[str]]]:
-    """Return the form's action, its hidden fields and the options of each select/radio/checkbox."""
-    form = re.search(r"<form\b[^>]*method=\"post\"[^>]*>(.*?)</form>", page, re.I | re.S)
-    body = form.group(0) if form else page
+    """Return the form's action, its hidden fields and the options of each select/radio/checkbox.
+
+    Plain searches and one regular expression per kind of tag: the load processes share the
+    server's cores, so what they spend parsing is taken from the server (a lazy `(.*?)</form>`
+    over the app's 20 KB page cost 0.2 ms a form, about a tenth of a submission's CPU).
+    """
+    form = FORM.search(page)
     action = None
+    body = page
     if form:
-        attrs = dict(ATTR.findall(form.group(0)[: form.group(0).index(">")]))
-        action = html.unescape(attrs.get("action", "")) or None
+        end = page.find("</form>", form.end())
+        body = page[form.start():end if end >= 0 else len(page)]
+        action = _unescape(dict(ATTR.findall(form.group(0))).get("action", "")) or None
     hidden: list[tuple[str, str]] = []
     choices: dict[str, list[str]] = {}
     for match in INPUT.finditer(body):
@@ -75,15 +82,18 @@ def parse_form(page: str) -> tuple[str | None, list[tuple[str, str]], dict[str, 
             continue
         kind = attrs.get("type", "text").lower()
         if tag == "input" and kind == "hidden":
-            hidden.append((name, html.unescape(attrs.get("value", ""))))
+            hidden.append((name, _unescape(attrs.get("value", ""))))
         elif tag == "input" and kind in ("radio", "checkbox"):
-            choices.setdefault(name, []).append(html.unescape(attrs.get("value", "on")))
+            choices.setdefault(name, []).append(_unescape(attrs.get("value", "on")))
         elif tag == "select":
             end = body.find("</select>", match.end())
-            values = [html.unescape(dict(ATTR.findall(o)).get("value", ""))
-                      for o in OPTION.findall(body[match.end():end])]
-            choices[name] = [v for v in values if v]
+            choices[name] = [_unescape(value) for value in
+                             OPTION_VALUE.findall(body, match.end(), end) if value]
     return action, hidden, choices
+
+
+def _unescape(value: str) -> str:
+    return html.unescape(value) if "&" in value else value
 
 
 def answer_fields(choices: dict[str, list[str]], rng: random.Random) -> list[tuple[str, str]]:

@@ -115,3 +115,29 @@ def test_export_and_import_run(generated, script, args):
         if row["status"] == "ok":
             assert row["seconds"] > 0
             assert row["peak_rss_mb"] > 0
+
+
+def test_the_load_generator_reads_the_form_as_posted():
+    """bench/submit.py's parser: the post form's action, hidden fields (unescaped) and the
+    values to choose from, and nothing from outside the form."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        import submit
+    finally:
+        sys.path.remove(str(BENCH))
+    page = """<form method="get" action="/search"><input type="hidden" name="q" value="x"></form>
+<form method="post" action="/c/a?b=1&amp;c=2" class="f">
+<input type="hidden" name="csrf_token" value="a&amp;b">
+<input type="hidden" name="submission_token" value="tok">
+<select name="municipality" id="m" required>
+  <option value="">Choose</option><optgroup label="R"><option value="14039" selected>GDL</option>
+  <option value="14120">Zapopan</option></optgroup></select>
+<input type="radio" name="q_sector" value="public">
+<input type="radio" name="q_sector" value="other">
+<input type="checkbox" name="consent" value="y"><input type="text" name="q_age" value="">
+<button>Send</button></form><input type="hidden" name="after" value="no">"""
+    action, hidden, choices = submit.parse_form(page)
+    assert action == "/c/a?b=1&c=2"
+    assert hidden == [("csrf_token", "a&b"), ("submission_token", "tok")]
+    assert choices == {"municipality": ["14039", "14120"], "q_sector": ["public", "other"],
+                       "consent": ["y"]}
