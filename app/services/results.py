@@ -223,8 +223,8 @@ def municipalities(consultation: Consultation, filters: Filters = ALL) -> pd.Dat
         datasets.municipality_channel_counts(consultation, filters), datasets.geography_table())
 
 
-def _votes_and_first(consultation: Consultation, filters: Filters) -> tuple[pd.DataFrame, ...]:
-    positions = datasets.theme_position_counts(consultation, filters)
+def _votes_and_first(positions: pd.DataFrame) -> tuple[pd.DataFrame, ...]:
+    """Return votes per theme (every position) and first choices, from theme_position_counts."""
     votes = positions.groupby("theme", as_index=False)["count"].sum()
     first = positions[positions["position"] == 1][["theme", "count"]]
     return votes, first
@@ -234,7 +234,8 @@ def comparison_dimensions(consultation: Consultation, filters: Filters) -> list[
     """Return the group comparisons that the current filters leave open.
 
     Each: {key, label, groups: [(group key, label, Filters)]}: paper vs online, metropolitan
-    zone vs rest, and the options of every single-choice question (e.g. sector vs sector).
+    zone vs rest, and the options of every single-choice question (e.g. sector vs sector),
+    whose dimension also names the question (its groups are counted in one scan).
     """
     dimensions = []
     if filters.channel is None:
@@ -256,7 +257,7 @@ def comparison_dimensions(consultation: Consultation, filters: Filters) -> list[
             groups.append((option.code, localized(option.label),
                            dataclasses.replace(filters, options=options)))
         dimensions.append({"key": question.code, "label": localized(question.label),
-                           "groups": groups})
+                           "groups": groups, "question": question})
     return dimensions
 
 
@@ -272,13 +273,20 @@ def _comparisons(consultation: Consultation, filters: Filters) -> list[dict]:
     out = []
     for dimension in comparison_dimensions(consultation, filters):
         votes, first, groups = [], [], []
+        # A question's options all come from one scan grouped by option; the channel and
+        # metropolitan groups from the cached per-municipality table.
+        split = (datasets.option_groups(consultation, filters, dimension["question"])
+                 if "question" in dimension else None)
         for key, label, group_filters in dimension["groups"]:
-            group_votes, group_first = _votes_and_first(consultation, group_filters)
+            if split is not None:
+                positions, respondents = split[key]
+            else:
+                positions = datasets.theme_position_counts(consultation, group_filters)
+                respondents = datasets.respondent_count(consultation, group_filters)
+            group_votes, group_first = _votes_and_first(positions)
             votes.append(group_votes.assign(group=key))
             first.append(group_first.assign(group=key))
-            groups.append({"key": key, "label": label,
-                           "respondents": datasets.respondent_count(consultation,
-                                                                    group_filters)})
+            groups.append({"key": key, "label": label, "respondents": respondents})
         result = differences.compare(pd.concat(votes, ignore_index=True),
                                      pd.concat(first, ignore_index=True), themes)
         out.append({"key": dimension["key"], "label": dimension["label"], "groups": groups,

@@ -186,3 +186,44 @@ def test_option_counts_leave_out_voided_responses_answers(consultation):
         for key, count in counts(frame, "question", "option").items():
             by_channel[key] = by_channel.get(key, 0) + count
     assert after == by_channel
+
+
+@pytest.mark.parametrize("filters", [
+    Filters(), Filters(channel="paper"), Filters(region=12), Filters(region=1),
+    Filters(metro=False), Filters(municipality="14039"),
+    Filters(channel="online", metro=True), Filters(options={"heard_via": "school"}),
+])
+def test_option_groups_are_each_option_added_to_the_filters(consultation, filters):
+    """The comparison's split (one scan grouped by option) gives, for every option, exactly
+    what the filtered tables give with the option added, none chosen included."""
+    question = consultation.question_by_code()["sector"]
+    groups = datasets.option_groups(consultation, filters, question)
+    assert list(groups) == [option.code for option in question.options]
+    for code, (positions, respondents) in groups.items():
+        with_option = Filters(channel=filters.channel, region=filters.region,
+                              municipality=filters.municipality, metro=filters.metro,
+                              options={**filters.options, "sector": code})
+        expected = datasets.theme_position_counts(consultation, with_option)
+        assert counts(positions, "theme", "position") == counts(expected, "theme", "position")
+        assert list(positions.columns) == ["theme", "position", "count"]
+        assert respondents == datasets.respondent_count(consultation, with_option)
+    if filters == Filters():
+        assert {code: n for code, (_, n) in groups.items()} == {
+            "private": 3, "public": 1, "academia": 1, "civil_society": 0, "other": 0}
+
+
+def test_option_groups_leave_out_voided_responses_and_count_those_without_themes(
+        consultation):
+    question = consultation.question_by_code()["sector"]
+    db.session.add(new_response(consultation, channel="paper", source="import",
+                                municipality_code="14001", theme_codes=[],
+                                answers={"sector": "other"}, form_serial="NO-THEMES"))
+    voided = new_response(consultation, channel="paper", source="import",
+                          municipality_code="14001", theme_codes=["water"],
+                          answers={"sector": "other"}, form_serial="VOIDED")
+    voided.state = "voided"
+    db.session.add(voided)
+    db.session.commit()
+    positions, respondents = datasets.option_groups(consultation, Filters(), question)["other"]
+    assert respondents == 1
+    assert positions.empty

@@ -140,6 +140,31 @@ def test_the_dashboard_comparisons_come_from_the_snapshots(consultation, monkeyp
     assert scans == []
 
 
+def test_the_comparison_split_is_snapshotted_and_read_by_a_new_process(consultation,
+                                                                      monkeypatch):
+    """The dashboard's comparison by sector: one scan grouped by option, kept in a snapshot
+    of its own, and the same groups in a new process without a scan."""
+    new_process()
+    first = results.comparisons(consultation)
+    key = datasets._snapshot_key(f"{datasets.OPTION_SPLIT}:sector", Filters())
+    assert key in snapshots(consultation)
+    # The per-municipality splits of the option-filtered views were not needed for it.
+    assert datasets._snapshot_key("patterns", Filters(options={"sector": "private"})) \
+        not in snapshots(consultation)
+    new_process()
+    scans = no_scan(monkeypatch)
+    expanded = []  # patterns expanded: a scan's rows being made into a table
+    real = datasets._with_theme_slots
+    monkeypatch.setattr(datasets, "_with_theme_slots",
+                        lambda *args: expanded.append(args) or real(*args))
+    again = results.comparisons(consultation)
+    assert scans == []
+    assert expanded == []
+    assert [(d["key"], d["groups"]) for d in again] == [(d["key"], d["groups"]) for d in first]
+    for before, after in zip(first, again, strict=True):
+        pd.testing.assert_frame_equal(before["shares"], after["shares"])
+
+
 def test_a_locked_snapshot_table_never_fails_a_read(consultation, database_url):
     """A concurrent writer holding the table: the results are computed, the write given up."""
     new_process()
