@@ -87,8 +87,8 @@ def parse_form(page: str) -> tuple[str | None, list[tuple[str, str]], dict[str, 
             choices.setdefault(name, []).append(_unescape(attrs.get("value", "on")))
         elif tag == "select":
             end = body.find("</select>", match.end())
-            choices[name] = [_unescape(value) for value in
-                             OPTION_VALUE.findall(body, match.end(), end) if value]
+            choices[name] = [_unescape(value) for value in OPTION_VALUE.findall(
+                body, match.end(), end if end >= 0 else len(body)) if value]
     return action, hidden, choices
 
 

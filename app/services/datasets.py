@@ -177,7 +177,7 @@ def theme_position_counts(consultation: Consultation, filters: Filters = Filters
     """Return columns theme, position, count: how often each theme was chosen at each position."""
     # Straight from the per-municipality table: one single-column group-by per position (the
     # region × pattern table costs a four-column group-by per filter, which the dashboard's
-    # nine comparison groups do not need).
+    # channel and metropolitan comparison groups do not need).
     return _position_counts(consultation, _base_patterns(consultation, filters))
 
 
