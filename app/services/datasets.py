@@ -284,10 +284,14 @@ def option_counts(consultation: Consultation, filters: Filters = Filters()) -> p
                     .where(Answer.question_id.in_(questions), Answer.option_id.is_not(None))
                     .group_by(Answer.question_id, Answer.option_id)):
                 counts[option_id] = count
+            # The voided responses first, then their answers by response: joined, SQLite
+            # read every answer in the GROUP BY's order instead (0.26 s at a million, with
+            # none voided).
             voided = (select(Answer.question_id, Answer.option_id, func.count())
-                      .join(Response, Response.id == Answer.response_id)
-                      .where(Response.consultation_id == consultation.id,
-                             Response.state == "voided", Answer.option_id.is_not(None))
+                      .where(Answer.response_id.in_(
+                          select(Response.id).where(Response.consultation_id == consultation.id,
+                                                    Response.state == "voided")),
+                             Answer.option_id.is_not(None))
                       .group_by(Answer.question_id, Answer.option_id))
             for _, option_id, count in db.session.execute(voided):
                 counts[option_id] -= count
