@@ -300,3 +300,65 @@ def postgres_available() -> str:
     except Exception as error:  # noqa: BLE001 - any failure means no server to test against
         missing(f"PostgreSQL not reachable at {url}: {error.__class__.__name__}")
     return url
+
+
+GUNICORN_ENV = {
+    "APP_ENV": "production",
+    "SECRET_KEY": "testing-secret-key",
+    "SESSION_COOKIE_SECURE": "false",
+    "ADMIN_TOTP_REQUIRED": "false",
+    "RATELIMIT_ENABLED": "false",
+}
+
+
+@pytest.fixture
+def gunicorn_server(app, database_url: str, tmp_path: Path):
+    """Start the app as production serves it: gunicorn in a process of its own.
+
+    Call it (optionally with environment overrides, e.g. ``RATELIMIT_ENABLED="true"``) to get
+    the base URL. Unlike ``live_server`` the server shares no app context, session or memory
+    with the test: a fault that only a real request cycle shows (a lazy load after the session
+    ended, a cookie that outlives its request) shows here. The process ends with the test.
+    """
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    processes: list[subprocess.Popen] = []
+
+    def start(workers: int = 2, **overrides: str) -> str:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        env = {**os.environ, **GUNICORN_ENV, "DATABASE_URL": database_url,
+               "INSTANCE_PATH": str(tmp_path / "instance"), **overrides}
+        env.pop("TEST_DATABASE_URL", None)
+        with open(tmp_path / f"gunicorn-{port}.log", "wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b",
+                 f"127.0.0.1:{port}", "--timeout", "60", "wsgi:app"],
+                cwd=Path(__file__).resolve().parent.parent, env=env, stdout=log, stderr=log)
+        processes.append(process)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail("gunicorn exited at start:\n"
+                            + (tmp_path / f"gunicorn-{port}.log").read_text(errors="replace"))
+            try:
+                urllib.request.urlopen(base + "/", timeout=2).close()
+                return base
+            except Exception:  # noqa: BLE001 - not listening yet
+                time.sleep(0.1)
+        pytest.fail("gunicorn did not answer within 30 s")
+
+    yield start
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
