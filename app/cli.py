@@ -2,64 +2,20 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
-from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy.exc import OperationalError
 
+from app.cli_support import command, consultation_or_fail
 from app.extensions import db
 from app.models import ROLES, Municipality, Region
 from app.services import consultations as consultation_service
 from app.services import geography
-from app.services.errors import DomainError
 from app.util import local_today
-
-
-def cli_locale() -> str:
-    """Speak the language of the shell: English when LANG says so, Spanish otherwise."""
-    import os
-
-    lang = os.environ.get("CONSULTA_LANG") or os.environ.get("LANG", "")
-    return "en" if lang.lower().startswith("en") else "es_MX"
-
-
-def command(func):
-    """Run a command in the shell's language, turning domain and database errors into messages."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        with force_locale(cli_locale()):
-            try:
-                return func(*args, **kwargs)
-            except DomainError as error:
-                db.session.rollback()
-                lines = [error.message, *(f"  - {p}" for p in error.problems)]
-                raise click.ClickException("\n".join(lines)) from None
-            except OperationalError as error:
-                db.session.rollback()
-                url = db.engine.url.render_as_string(hide_password=True)
-                raise click.ClickException(
-                    _("Cannot use the database at %(url)s: %(reason)s. Check DATABASE_URL and "
-                      "that the server is running, then run \"flask --app wsgi db upgrade\".",
-                      url=url, reason=str(error.orig).strip().splitlines()[0])
-                ) from None
-
-    return wrapper
-
-
-def consultation_or_fail(slug: str):
-    """Return the consultation with this slug, or stop the command with a clear message."""
-    consultation = consultation_service.get_by_slug(slug)
-    if consultation is None:
-        raise click.ClickException(_("No consultation with slug \"%(slug)s\".", slug=slug))
-    return consultation
-
 
 geo_cli = AppGroup("geo", help="Jalisco's regions and municipalities.")
 consultations_cli = AppGroup("consultations", help="Consultation definitions.")

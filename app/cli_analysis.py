@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from app.cli import command, consultation_or_fail
+from app.cli_support import command, consultation_or_fail
 from app.i18n import language
 from app.services import datasets, results
 from app.services.datasets import FilterError, parse_filters

@@ -32,6 +32,14 @@ def test_catalog_has_no_empty_or_fuzzy_entry(lang):
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.parametrize("lang", LANGS)
+def test_catalog_compiles_without_errors(lang):
+    # pybabel compile reports these (e.g. "placeholders are incompatible") and make stops.
+    errors = [f"{message.id!r}: {error}" for message, problems in catalog(lang).check()
+              for error in problems]
+    assert not errors, "\n".join(errors)
+
+
 def test_catalogs_contain_every_message_of_the_code(tmp_path):
     pot = tmp_path / "messages.pot"
     subprocess.run(

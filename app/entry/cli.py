@@ -9,7 +9,7 @@ import click
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 
-from app.cli import command, consultation_or_fail
+from app.cli_support import command, consultation_or_fail
 from app.services import imports
 
 responses_cli = AppGroup("responses", help="Responses: import spreadsheets, void batches.")

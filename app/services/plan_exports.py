@@ -96,7 +96,7 @@ def method_lines(shortlist: dict, lang: str) -> list[tuple[str, str]]:
 
 def theme_header() -> list[str]:
     return [_("Workshop"), _("Theme code"), _("Theme"), _("Votes"), _("Vote share"),
-            _("Respondent share"), _("Borda"), _("Rank"), _("95% interval")]
+            _("Respondent share"), _("Borda"), _("Rank"), _("Interval (95%)")]
 
 
 def theme_row(workshop: dict, theme: dict) -> list:

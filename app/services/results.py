@@ -342,7 +342,7 @@ def _ranking_frame(consultation, filters, weight, lang) -> pd.DataFrame:
         {_("Rank"): t["rank"], _("Code"): t["code"], _("Theme"): t["name"],
          _("Votes"): t["votes"], _("Vote share"): t["vote_share"],
          _("Respondent share"): t["respondent_share"], _("Borda score"): t["borda"],
-         _("95% interval, low"): t["ci95"][0], _("95% interval, high"): t["ci95"][1],
+         _("Interval (95%), low"): t["ci95"][0], _("Interval (95%), high"): t["ci95"][1],
          _("Cumulative share"): t["cumulative_share"],
          **{_("P(top %(k)s)", k=k): p for k, p in t["top_k_probability"].items()}}
         for t in data["themes"]
@@ -446,7 +446,7 @@ def chart(consultation: Consultation, name: str, fmt: str, filters: Filters = AL
             figure = charts.ranking_chart(
                 labels, shares, [t["ci95"][0] for t in data["themes"]],
                 [t["ci95"][1] for t in data["themes"]], title,
-                _("Share of the vote (95% interval)"))
+                _("Share of the vote (interval at 95%)"))
         else:
             figure = charts.pareto_chart(labels, shares, title, _("Share of the vote"),
                                          _("Cumulative share"))
