@@ -285,8 +285,11 @@ def test_a_first_keying_is_corrected_before_the_second(consultation, people):
     paper.correct_keying(consultation, "14039-000008", answers, "Age is 34, not 43",
                          actor=people.gdl1)
     old, new = db.session.scalars(db.select(PaperKeying).order_by(PaperKeying.id)).all()
-    assert old.answers["age"] == 43 and old.void_reason == "Age is 34, not 43"
-    assert new.answers["age"] == 34 and new.voided_at is None and new.pass_number == 1
+    assert old.answers["age"] == 43
+    assert old.void_reason == "Age is 34, not 43"
+    assert new.answers["age"] == 34
+    assert new.voided_at is None
+    assert new.pass_number == 1
     event = db.session.scalar(db.select(AuditEvent.details).where(
         AuditEvent.action == "paper.keying_corrected"))
     assert (event["before"]["age"], event["after"]["age"]) == (43, 34)
@@ -303,9 +306,9 @@ def test_a_discrepancy_settled_by_typing_what_the_paper_says(consultation, peopl
     with pytest.raises(paper.KeyingInvalid) as info:
         paper.resolve_typed(consultation, "14039-000009", typed, "", actor=people.boss)
     assert list(info.value.fields) == ["reason"]
+    key(consultation, "14039-000010", people.boss)
+    key(consultation, "14039-000010", people.gdl1, q_age="19")
     with pytest.raises(DomainError, match="yourself"):
-        key(consultation, "14039-000010", people.boss)
-        key(consultation, "14039-000010", people.gdl1, q_age="1" + "9")
         paper.resolve_typed(consultation, "14039-000010", typed, "paper says 45",
                             actor=people.boss)
     response = paper.resolve_typed(consultation, "14039-000009", typed,
@@ -319,7 +322,8 @@ def test_a_discrepancy_settled_by_typing_what_the_paper_says(consultation, peopl
                                            "second": 44}
     event = db.session.scalar(db.select(AuditEvent).where(
         AuditEvent.action == "paper.resolved", AuditEvent.object_id == "14039-000009"))
-    assert event.actor_id == people.boss.id and event.at is not None
+    assert event.actor_id == people.boss.id
+    assert event.at is not None
     assert event.details["reason"] == "Both misread the 5 as 3 and 4"
     assert event.details["typed"] is True
 
