@@ -1,18 +1,18 @@
-"""Paper questionnaires: batches of serials, double keying, discrepancies, progress.
+"""Paper questionnaires: double keying, corrections, discrepancies and their settling, voiding.
 
-Every write runs in write_transaction() and leans on unique constraints, so two people
-saving the same form at the same moment cannot both win.
+Every write runs in write_transaction() and leans on unique constraints (partial: only the
+rows not voided count), so two people saving the same form at the same moment cannot both
+win. Batches of serials are in app.services.paper_batches, counters and progress in
+app.services.paper_progress; both are re-exported here, so `paper.create_batch` and
+`paper.progress` keep working.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, case, func, literal, or_
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
@@ -21,20 +21,38 @@ from app.extensions import db
 from app.models import (
     Consultation,
     Municipality,
-    PaperBatch,
     PaperKeying,
     PaperResolution,
-    Region,
     Response,
     User,
 )
 from app.services import audit
-from app.services.errors import DomainError, OutOfScope
+from app.services.errors import DomainError
+from app.services.paper_batches import (  # noqa: F401 - re-exported
+    MAX_BATCH,
+    SERIAL,
+    batch_of,
+    batches,
+    check_published,
+    check_scope,
+    create_batch,
+    format_serial,
+    get_batch,
+    parse_serial,
+)
+from app.services.paper_progress import (  # noqa: F401 - re-exported
+    PROGRESS_COLUMNS,
+    ProgressRow,
+    keyed_today,
+    live_resolution_exists,
+    progress,
+    region_totals,
+    remaining_in_batch,
+    today_start_utc,
+)
 from app.services.responses import new_receipt_code, new_response
-from app.util import CONSULTATION_TZ, local_today, utcnow
+from app.util import utcnow
 
-SERIAL = re.compile(r"^(\d{5})-(\d{6})$")
-MAX_BATCH = 5000
 BLANK = None
 ILLEGIBLE = {"mark": "illegible"}
 
@@ -55,32 +73,6 @@ class KeyingInvalid(DomainError):
         self.fields = fields
 
 
-def format_serial(municipality_code: str, sequence: int) -> str:
-    return f"{municipality_code}-{sequence:06d}"
-
-
-def parse_serial(serial: str) -> tuple[str, int]:
-    """Return (municipality code, sequence) of a serial such as 14039-000123."""
-    match = SERIAL.match((serial or "").strip())
-    if not match:
-        raise DomainError(_("\"%(serial)s\" is not a form serial: it looks like 14039-000123 "
-                            "(municipality code, dash, six digits).", serial=serial[:40]))
-    return match.group(1), int(match.group(2))
-
-
-def _check_scope(actor: User, municipality_code: str) -> None:
-    if not actor.may_work_on(municipality_code):
-        raise OutOfScope(_("Your account may not work on municipality %(code)s.",
-                           code=municipality_code))
-
-
-def _check_published(consultation: Consultation) -> None:
-    """Refuse paper work on a draft: a printed or keyed form would freeze its structure."""
-    if consultation.is_draft:
-        raise DomainError(_("This consultation is a draft: publish it before printing, keying "
-                            "or importing forms."))
-
-
 def _live_keyings(consultation_id: int, serial: str):
     """The query of a form's keyings that are not voided, first pass first."""
     return db.select(PaperKeying).where(
@@ -88,87 +80,11 @@ def _live_keyings(consultation_id: int, serial: str):
         PaperKeying.voided_at.is_(None)).order_by(PaperKeying.pass_number)
 
 
-def _live_resolution_exists(consultation_id: int, serial):
-    return db.select(PaperResolution.id).where(
-        PaperResolution.consultation_id == consultation_id, PaperResolution.serial == serial,
-        PaperResolution.voided_at.is_(None)).exists()
-
-
 def _live_response(session, consultation_id: int, serial: str) -> Response | None:
     """The stored form of a serial that is not voided (at most one: a partial unique index)."""
     return session.scalar(db.select(Response).where(
         Response.consultation_id == consultation_id, Response.form_serial == serial,
         Response.state != "voided"))
-
-
-# Batches ------------------------------------------------------------------------------------
-
-
-def create_batch(consultation: Consultation, municipality_code: str, count: int, *,
-                 actor: User) -> PaperBatch:
-    """Issue `count` new serials for a municipality, continuing from its last batch."""
-    if db.session.get(Municipality, municipality_code) is None:
-        raise DomainError(_("Unknown municipality %(code)s.", code=municipality_code))
-    _check_scope(actor, municipality_code)
-    if not 1 <= count <= MAX_BATCH:
-        raise DomainError(_("A batch has from 1 to %(max)d forms.", max=MAX_BATCH))
-    if "paper" not in consultation.channels:
-        raise DomainError(_("This consultation does not take paper forms."))
-    _check_published(consultation)
-    consultation_id = consultation.id
-    try:
-        with write_transaction() as session:
-            last = session.scalar(db.select(func.max(PaperBatch.last_sequence)).where(
-                PaperBatch.consultation_id == consultation_id,
-                PaperBatch.municipality_code == municipality_code)) or 0
-            if last + count > 999_999:
-                raise DomainError(_("Municipality %(code)s has no serials left.",
-                                    code=municipality_code))
-            batch = PaperBatch(consultation_id=consultation_id,
-                               municipality_code=municipality_code, first_sequence=last + 1,
-                               last_sequence=last + count, count=count, created_by_id=actor.id,
-                               created_at=utcnow())
-            session.add(batch)
-            session.flush()
-            audit.record("paper.batch_created", actor=actor, object_type="paper_batch",
-                         object_id=batch.id, municipality=municipality_code, count=count,
-                         first=format_serial(municipality_code, last + 1),
-                         last=format_serial(municipality_code, last + count))
-    except IntegrityError:
-        db.session.rollback()
-        raise DomainError(_("Another batch for this municipality was created at the same "
-                            "moment; try again.")) from None
-    return batch
-
-
-def batches(consultation: Consultation, actor: User) -> list[PaperBatch]:
-    """Return the batches of a consultation for the municipalities the actor may see."""
-    query = db.select(PaperBatch).where(PaperBatch.consultation_id == consultation.id)
-    codes = actor.municipality_codes()
-    if codes is not None:
-        query = query.where(PaperBatch.municipality_code.in_(codes))
-    return list(db.session.scalars(query.order_by(PaperBatch.created_at.desc(),
-                                                  PaperBatch.id.desc())))
-
-
-def get_batch(consultation: Consultation, batch_id: int, actor: User) -> PaperBatch:
-    batch = db.session.get(PaperBatch, batch_id)
-    if batch is None or batch.consultation_id != consultation.id:
-        raise DomainError(_("No batch %(id)d in this consultation.", id=batch_id))
-    _check_scope(actor, batch.municipality_code)
-    return batch
-
-
-def batch_of(consultation: Consultation, serial: str) -> PaperBatch | None:
-    """Return the batch that issued a serial, or None when the app did not issue it."""
-    try:
-        municipality, sequence = parse_serial(serial)
-    except DomainError:
-        return None
-    return db.session.scalar(db.select(PaperBatch).where(
-        PaperBatch.consultation_id == consultation.id,
-        PaperBatch.municipality_code == municipality,
-        PaperBatch.first_sequence <= sequence, PaperBatch.last_sequence >= sequence))
 
 
 # Keying -------------------------------------------------------------------------------------
@@ -308,7 +224,7 @@ def check_serial(consultation: Consultation, serial: str, actor: User) -> tuple[
     A serial of a municipality outside the actor's account is a typing error on this screen
     (a message next to the serial, never a 403): the paper in their hands says otherwise.
     """
-    _check_published(consultation)
+    check_published(consultation)
     serial = (serial or "").strip().upper()
     municipality, _sequence = parse_serial(serial)
     if db.session.get(Municipality, municipality) is None or (
@@ -435,7 +351,7 @@ def discrepancies(consultation: Consultation, actor: User) -> list[PaperKeying]:
     query = db.select(PaperKeying).where(
         PaperKeying.consultation_id == consultation.id, PaperKeying.pass_number == 2,
         PaperKeying.mismatch.is_(True), PaperKeying.voided_at.is_(None),
-        ~_live_resolution_exists(consultation.id, PaperKeying.serial))
+        ~live_resolution_exists(consultation.id, PaperKeying.serial))
     codes = actor.municipality_codes()
     if codes is not None:
         query = query.where(PaperKeying.municipality_code.in_(codes))
@@ -445,12 +361,12 @@ def discrepancies(consultation: Consultation, actor: User) -> list[PaperKeying]:
 def keyings(consultation: Consultation, serial: str, actor: User) -> list[PaperKeying]:
     """Return both live keyings of a form (the supervisor's view of a discrepancy)."""
     municipality, _sequence = parse_serial(serial)
-    _check_scope(actor, municipality)
+    check_scope(actor, municipality)
     return list(db.session.scalars(_live_keyings(consultation.id, serial)))
 
 
 def is_resolved(consultation: Consultation, serial: str) -> bool:
-    return bool(db.session.scalar(db.select(_live_resolution_exists(consultation.id, serial))))
+    return bool(db.session.scalar(db.select(live_resolution_exists(consultation.id, serial))))
 
 
 def differing_fields(consultation: Consultation, first: dict, second: dict) -> list[str]:
@@ -504,7 +420,7 @@ def _settle(consultation: Consultation, serial: str, settle, reason: str | None,
             actor: User) -> Response:
     """Accept a form in discrepancy with the answers settle(consultation, first, second) gives."""
     municipality, _sequence = parse_serial(serial)
-    _check_scope(actor, municipality)
+    check_scope(actor, municipality)
     consultation_id = consultation.id
     try:
         with write_transaction() as session:
@@ -516,7 +432,7 @@ def _settle(consultation: Consultation, serial: str, settle, reason: str | None,
             if any(k.keyed_by_id == actor.id for k in pair):
                 raise DomainError(_("You keyed form %(serial)s yourself: another supervisor "
                                     "must resolve it.", serial=serial))
-            if session.scalar(db.select(_live_resolution_exists(consultation_id, serial))):
+            if session.scalar(db.select(live_resolution_exists(consultation_id, serial))):
                 raise DomainError(_("Form %(serial)s was already resolved.", serial=serial))
             answers, chosen = settle(consultation, pair[0].answers, pair[1].answers)
             response = _accept(session, consultation, serial, municipality, answers)
@@ -559,7 +475,7 @@ def void_form(consultation: Consultation, serial: str, reason: str, *,
         if response is None and not keyed:
             raise DomainError(_("No stored or keyed form with serial %(serial)s.",
                                 serial=serial))
-        _check_scope(actor, response.municipality_code if response is not None
+        check_scope(actor, response.municipality_code if response is not None
                      else keyed[0].municipality_code)
         now = utcnow()
         if response is not None:
@@ -572,121 +488,3 @@ def void_form(consultation: Consultation, serial: str, reason: str, *,
                      response=response.id if response is not None else None,
                      keyings=[k.id for k in keyed], resolutions=[r.id for r in resolutions])
     return response
-
-
-# Counters and progress ----------------------------------------------------------------------
-
-
-def today_start_utc() -> datetime:
-    """Return the start of today in Mexico City as naive UTC, the way times are stored."""
-    start = datetime.combine(local_today(), time.min, tzinfo=CONSULTATION_TZ)
-    return start.astimezone(UTC).replace(tzinfo=None)
-
-
-def keyed_today(consultation: Consultation, actor: User) -> int:
-    """Return how many forms the actor keyed today (local date)."""
-    return db.session.scalar(db.select(func.count(PaperKeying.id)).where(
-        PaperKeying.consultation_id == consultation.id, PaperKeying.keyed_by_id == actor.id,
-        PaperKeying.voided_at.is_(None), PaperKeying.created_at >= today_start_utc())) or 0
-
-
-def remaining_in_batch(consultation: Consultation, batch: PaperBatch) -> int:
-    """Return the forms of a batch still to key: not accepted and not waiting for a decision."""
-    low = format_serial(batch.municipality_code, batch.first_sequence)
-    high = format_serial(batch.municipality_code, batch.last_sequence)
-    done = db.session.scalar(db.select(func.count(Response.id)).where(
-        Response.consultation_id == consultation.id, Response.state != "voided",
-        Response.form_serial.between(low, high)))
-    waiting = db.session.scalar(db.select(func.count(PaperKeying.id)).where(
-        PaperKeying.consultation_id == consultation.id, PaperKeying.pass_number == 2,
-        PaperKeying.mismatch.is_(True), PaperKeying.voided_at.is_(None),
-        PaperKeying.serial.between(low, high),
-        ~_live_resolution_exists(consultation.id, PaperKeying.serial)))
-    return batch.count - (done or 0) - (waiting or 0)
-
-
-PROGRESS_COLUMNS = ("issued", "entered_once", "verified", "discrepancy", "accepted")
-
-
-@dataclass
-class ProgressRow:
-    region_number: int
-    region_name: str
-    municipality_code: str
-    municipality_name: str
-    issued: int = 0
-    entered_once: int = 0
-    verified: int = 0
-    discrepancy: int = 0
-    accepted: int = 0
-
-
-def progress(consultation: Consultation, actor: User, *, region: int | None = None,
-             municipality: str | None = None) -> list[ProgressRow]:
-    """Return, per municipality with any activity, the counts of the paper pipeline.
-
-    issued: serials printed; entered_once: keyed once, waiting for the second keying;
-    verified: second keying matched the first; discrepancy: keyings differ, no decision yet;
-    accepted: accepted paper responses (keyed, adjudicated or imported).
-    """
-    cid = consultation.id
-    counts: dict[str, dict[str, int]] = {}
-
-    def add(rows, name):
-        for code, value in rows:
-            counts.setdefault(code, {})[name] = int(value or 0)
-
-    add(db.session.execute(db.select(PaperBatch.municipality_code, func.sum(PaperBatch.count))
-                           .where(PaperBatch.consultation_id == cid)
-                           .group_by(PaperBatch.municipality_code)), "issued")
-    resolved = _live_resolution_exists(cid, PaperKeying.serial)
-    per_form = (db.select(PaperKeying.municipality_code.label("code"),
-                          func.max(PaperKeying.pass_number).label("passes"),
-                          func.max(case((and_(PaperKeying.mismatch.is_(True), ~resolved), 1),
-                                        else_=0)).label("open"),
-                          func.max(case((PaperKeying.mismatch.is_(True), 1), else_=0))
-                          .label("differed"))
-                .where(PaperKeying.consultation_id == cid, PaperKeying.voided_at.is_(None))
-                .group_by(PaperKeying.municipality_code, PaperKeying.serial).subquery())
-    # With single entry, a form keyed once is accepted at once: nothing waits for a second pass.
-    once_expr = func.sum(case((per_form.c.passes == 1, 1), else_=0)) if consultation.double_entry \
-        else literal(0)
-    for code, once, verified, open_ in db.session.execute(db.select(
-            per_form.c.code, once_expr,
-            func.sum(case((and_(per_form.c.passes == 2, per_form.c.differed == 0), 1),
-                          else_=0)),
-            func.sum(per_form.c.open)).group_by(per_form.c.code)):
-        counts.setdefault(code, {}).update(entered_once=int(once or 0),
-                                           verified=int(verified or 0),
-                                           discrepancy=int(open_ or 0))
-    add(db.session.execute(db.select(Response.municipality_code, func.count(Response.id))
-                           .where(Response.consultation_id == cid, Response.channel == "paper",
-                                  Response.state == "accepted")
-                           .group_by(Response.municipality_code)), "accepted")
-    scope = actor.municipality_codes()
-    query = db.select(Municipality.code, Municipality.name, Region.number, Region.name).join(
-        Region, Region.number == Municipality.region_number).where(
-        Municipality.code.in_(list(counts) or [""]))
-    if scope is not None:
-        query = query.where(Municipality.code.in_(scope))
-    if region is not None:
-        query = query.where(Region.number == region)
-    if municipality:
-        query = query.where(or_(Municipality.code == municipality,
-                                Municipality.name == municipality))
-    rows = []
-    for code, name, number, region_name in db.session.execute(
-            query.order_by(Region.number, Municipality.name)):
-        rows.append(ProgressRow(number, region_name, code, name, **counts[code]))
-    return rows
-
-
-def region_totals(rows: list[ProgressRow]) -> list[ProgressRow]:
-    """Sum the municipality rows of each region (the regional subtotals of the page)."""
-    totals: dict[int, ProgressRow] = {}
-    for row in rows:
-        total = totals.setdefault(row.region_number, ProgressRow(
-            row.region_number, row.region_name, "", ""))
-        for name in PROGRESS_COLUMNS:
-            setattr(total, name, getattr(total, name) + getattr(row, name))
-    return list(totals.values())
