@@ -120,6 +120,8 @@ def batches(slug: str):
             except OutOfScope as error:
                 _forbidden(error)
             except DomainError as error:
+                if found.is_draft:
+                    flash(error.message, "error")
                 errors["municipality" if "unicip" in error.message else "count"] = \
                     error.message
             else:
@@ -185,17 +187,34 @@ def _counters(found: Consultation) -> dict:
 def key(slug: str):
     found = _consultation(slug)
     errors: dict[str, str] = {}
+    correctable = False
     form = request.form if request.method == "POST" else {}
     if request.method == "POST":
         serial = request.form.get("serial", "").strip().upper()
+        correcting = request.form.get("action") == "correct"
         try:
             answers = paper.parse_keying(found, request.form)
-            outcome = paper.submit_keying(found, serial, answers, actor=current_user)
+            if correcting:
+                outcome = paper.correct_keying(found, serial, answers,
+                                               request.form.get("reason", ""),
+                                               actor=current_user)
+            else:
+                outcome = paper.submit_keying(found, serial, answers, actor=current_user)
         except OutOfScope as error:
             _forbidden(error)
         except paper.KeyingInvalid as error:
             errors = error.fields
+            correctable = correcting
             flash(error.message, "error")
+        except paper.AlreadyKeyedByYou as error:
+            errors = {"serial": error.message}
+            correctable = error.correctable
+            if correctable:
+                flash(_("You already keyed form %(serial)s. If you are correcting your own "
+                        "keying, say what you are correcting and press \"Replace my first "
+                        "keying\".", serial=serial), "error")
+            else:
+                flash(error.message, "error")
         except DomainError as error:
             errors = {"serial": error.message}
             flash(error.message, "error")
@@ -206,15 +225,18 @@ def key(slug: str):
             messages = {
                 "first": _("Form %(serial)s saved (first keying); it waits for the second "
                            "keying by another person.", serial=outcome.serial),
+                "corrected": _("Your first keying of form %(serial)s was replaced; the old "
+                               "one is kept, voided, with your reason.", serial=outcome.serial),
                 "accepted": _("Form %(serial)s saved and accepted.", serial=outcome.serial),
                 "discrepancy": _("Form %(serial)s saved: the two keyings differ, a supervisor "
                                  "will decide.", serial=outcome.serial),
             }
-            flash(messages[outcome.status], "success")
+            flash(messages["corrected" if correcting else outcome.status], "success")
             return redirect(url_for("entry.key", slug=slug))
     municipalities = {m.code: m.name for m in _my_municipalities()}
     return render_template("entry/key.html", consultation=found, errors=errors, form=form,
                            counters=_counters(found), municipalities=municipalities,
+                           correctable=correctable,
                            status=422 if errors else 200), 422 if errors else 200
 
 
@@ -262,6 +284,52 @@ def resolve(slug: str, serial: str):
     own = any(k.keyed_by_id == current_user.id for k in pair)
     return render_template("entry/resolve.html", consultation=found, serial=serial, pair=pair,
                            differing=differing, errors=errors, own=own,
+                           show=lambda name, value: _shown_value(found, name, value)), \
+        422 if errors else 200
+
+
+@bp.route("/<slug>/discrepancies/<serial>/type", methods=["GET", "POST"])
+@role_required("supervisor")
+def resolve_typed(slug: str, serial: str):
+    """The third choice: the supervisor types what the paper says, with a reason."""
+    found = _consultation(slug)
+    try:
+        pair = paper.keyings(found, serial, current_user)
+    except OutOfScope as error:
+        _forbidden(error)
+    except DomainError:
+        abort(404)
+    if len(pair) != 2 or not pair[1].mismatch:
+        abort(404)
+    if paper.is_resolved(found, serial):
+        flash(_("Form %(serial)s was already resolved.", serial=serial), "info")
+        return redirect(url_for("entry.discrepancies", slug=slug))
+    errors: dict[str, str] = {}
+    form = request.form
+    if request.method == "POST":
+        try:
+            answers = paper.parse_keying(found, request.form)
+            paper.resolve_typed(found, serial, answers, request.form.get("reason", ""),
+                                actor=current_user)
+        except OutOfScope as error:
+            _forbidden(error)
+        except paper.KeyingInvalid as error:
+            errors = error.fields
+            flash(error.message, "error")
+        except DomainError as error:
+            flash(error.message, "error")
+            return redirect(url_for("entry.discrepancies", slug=slug))
+        else:
+            flash(_("Form %(serial)s resolved with what the paper says, and accepted.",
+                    serial=serial), "success")
+            return redirect(url_for("entry.discrepancies", slug=slug))
+    else:
+        # Pre-filled with the first keying; the fields the keyings disagree on are marked.
+        form = paper.form_values(found, pair[0].answers)
+    differing = paper.differing_fields(found, pair[0].answers, pair[1].answers)
+    own = any(k.keyed_by_id == current_user.id for k in pair)
+    return render_template("entry/resolve_typed.html", consultation=found, serial=serial,
+                           pair=pair, differing=differing, errors=errors, own=own, form=form,
                            show=lambda name, value: _shown_value(found, name, value)), \
         422 if errors else 200
 

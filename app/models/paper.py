@@ -13,7 +13,9 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -51,13 +53,23 @@ class PaperBatch(db.Model):
         ]
 
 
+# A keying or a resolution is voided when voided_at is set: kept with who and why, and no longer
+# blocking a new keying of its serial (the unique indexes below cover the live rows only).
+LIVE = "voided_at IS NULL"
+
+
 class PaperKeying(db.Model):
-    """One transcription of one paper form; pass 1 and pass 2 are kept as typed, forever."""
+    """One transcription of one paper form; pass 1 and pass 2 are kept as typed, forever.
+
+    Voiding a form, or correcting a first keying, sets voided_at on the keyings it replaces.
+    """
 
     __table_args__ = (
-        UniqueConstraint("consultation_id", "serial", "pass_number"),
-        # The same account can never key both passes of one form.
-        UniqueConstraint("consultation_id", "serial", "keyed_by_id"),
+        Index("uq_paper_keying_live_pass", "consultation_id", "serial", "pass_number",
+              unique=True, sqlite_where=text(LIVE), postgresql_where=text(LIVE)),
+        # The same account can never key both live passes of one form.
+        Index("uq_paper_keying_live_keyer", "consultation_id", "serial", "keyed_by_id",
+              unique=True, sqlite_where=text(LIVE), postgresql_where=text(LIVE)),
         CheckConstraint("pass_number IN (1, 2)", name="pass_number"),
         Index("ix_paper_keying_consultation_municipality", "consultation_id",
               "municipality_code"),
@@ -73,23 +85,35 @@ class PaperKeying(db.Model):
     # Set on the second pass: True when it differs from the first one in any field.
     mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    void_reason: Mapped[str | None] = mapped_column(Text)
 
-    keyed_by = relationship("User")
+    keyed_by = relationship("User", foreign_keys=[keyed_by_id])
 
 
 class PaperResolution(db.Model):
     """A supervisor's field-by-field decision on a form whose two keyings differ."""
 
-    __table_args__ = (UniqueConstraint("consultation_id", "serial"),)
+    __table_args__ = (
+        Index("uq_paper_resolution_live", "consultation_id", "serial", unique=True,
+              sqlite_where=text(LIVE), postgresql_where=text(LIVE)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id"))
     serial: Mapped[str] = mapped_column(String(40))
-    # {field: {"choice": "first" | "second", "value": ...}} for each field that differed.
+    # {field: {"choice": "first" | "second" | "typed", "value": ...}} for each field that
+    # differed ("typed": the supervisor typed what the paper says; then every field is listed).
     decisions: Mapped[dict] = mapped_column(JSON)
     answers: Mapped[dict] = mapped_column(JSON)
     response_id: Mapped[int | None] = mapped_column(ForeignKey("response.id"))
     resolved_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     resolved_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Why the supervisor settled it so (required when they typed the paper's answers).
+    reason: Mapped[str | None] = mapped_column(Text)
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    void_reason: Mapped[str | None] = mapped_column(Text)
 
-    resolved_by = relationship("User")
+    resolved_by = relationship("User", foreign_keys=[resolved_by_id])

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -23,6 +24,9 @@ from app.extensions import db
 from app.util import utcnow
 
 RESPONSE_STATES = ("accepted", "voided")
+# A response is voided when its state is 'voided' (kept with who, when and why, never deleted).
+# Its paper serial is then free: the serial is unique among the responses NOT voided only.
+NOT_VOIDED = "state <> 'voided'"
 
 
 class ImportBatch(db.Model):
@@ -44,7 +48,10 @@ class ImportBatch(db.Model):
 
 class Response(db.Model):
     __table_args__ = (
-        UniqueConstraint("consultation_id", "form_serial"),
+        # One live form per serial: a voided form keeps its serial, which can be keyed or
+        # imported again (a partial unique index, on SQLite and PostgreSQL alike).
+        Index("uq_response_serial_not_voided", "consultation_id", "form_serial", unique=True,
+              sqlite_where=text(NOT_VOIDED), postgresql_where=text(NOT_VOIDED)),
         CheckConstraint("channel IN ('online', 'paper')", name="channel"),
         CheckConstraint("state IN ('accepted', 'voided')", name="state"),
         # The aggregate queries filter on these before grouping.

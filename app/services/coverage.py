@@ -266,6 +266,23 @@ def _parse_place(place: str) -> tuple[str, object]:
                           value=place), "place")
 
 
+def _region_codes(number: int) -> set[str]:
+    return set(db.session.scalars(select(Municipality.code).where(
+        Municipality.region_number == number)))
+
+
+def _check_place_scope(actor: User, level: str, key, place: str) -> None:
+    """Refuse a target outside the places the account works on (a regional supervisor's)."""
+    codes = actor.municipality_codes()
+    if codes is None:
+        return
+    inside = key in codes if level == "municipality" else _region_codes(key) <= codes
+    if not inside:
+        raise InvalidTarget(_("Your account may not set targets for \"%(value)s\": only for "
+                              "the municipalities and regions it works on.", value=place),
+                            "place")
+
+
 def _parse_count(value: str) -> int:
     text = (value or "").strip()
     if not text:
@@ -295,6 +312,7 @@ def set_target(consultation: Consultation, place: str, respondents: str, actor: 
     from app.database import write_transaction
 
     level, key = _parse_place(place)
+    _check_place_scope(actor, level, key, place)
     number = _parse_count(respondents)
     with write_transaction():
         target = _find(consultation, level, key)
@@ -318,6 +336,7 @@ def remove_target(consultation: Consultation, place: str, actor: User) -> None:
     from app.database import write_transaction
 
     level, key = _parse_place(place)
+    _check_place_scope(actor, level, key, place)
     with write_transaction():
         target = _find(consultation, level, key)
         if target is None:
@@ -361,6 +380,15 @@ def targets_from_population(
         populations = geography.groupby("region")["population"].sum().to_dict()
     else:
         populations = dict(zip(geography["municipality"], geography["population"], strict=True))
+    codes = actor.municipality_codes()
+    if codes is not None:
+        # A supervisor with a scope sets the targets of their own places only.
+        populations = {key: population for key, population in populations.items()
+                       if (str(key) in codes if level == "municipality"
+                           else _region_codes(int(key)) <= codes)}
+        if not populations:
+            raise InvalidTarget(_("Your account works on no whole region: set the targets of "
+                                  "its municipalities instead."), "level")
     with write_transaction():
         column = (ParticipationTarget.region_number if level == "region"
                   else ParticipationTarget.municipality_code)

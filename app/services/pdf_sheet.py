@@ -1,7 +1,8 @@
 """The letter-size PDF page of the printed forms (fpdf2), kept apart from app.services.printing.
 
 fpdf2 takes about a second to import on a busy machine: this module is imported by
-printing._new_pdf when a PDF is made, so web workers and the CLI start without it.
+printing._new_pdf when a PDF is made, so web workers and the CLI start without it. It imports
+nothing from printing (the text helper both need is app.services.pdf_text): no import circle.
 """
 
 from __future__ import annotations
@@ -11,17 +12,22 @@ import io
 import segno
 from fpdf import FPDF
 
-from app.services.printing import plain
+from app.services.pdf_text import plain
 
 
 class Sheet(FPDF):
     """A letter-size page whose header carries the form's serial, as text and as QR code."""
 
+    # The serial of the form being drawn; header() copies it to page_serial, which footer()
+    # reads: fpdf2 draws a page's footer when the next page is added, by which time `serial`
+    # already names the next form.
     serial: str | None = None
+    page_serial: str | None = None
     title_text = ""
     serial_label = ""
 
     def header(self) -> None:
+        self.page_serial = self.serial
         self.set_font("Helvetica", "B", 11)
         self.set_xy(12, 10)
         self.multi_cell(150, 5, plain(self.title_text), new_x="LMARGIN", new_y="NEXT")
@@ -42,5 +48,6 @@ class Sheet(FPDF):
     def footer(self) -> None:
         self.set_y(-12)
         self.set_font("Helvetica", "", 8)
-        text = f"{self.serial}  ·  {self.page_no()}" if self.serial else str(self.page_no())
+        text = (f"{self.page_serial}  ·  {self.page_no()}" if self.page_serial
+                else str(self.page_no()))
         self.cell(0, 5, plain(text), align="C")

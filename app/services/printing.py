@@ -1,7 +1,6 @@
 """Printable PDFs: the paper questionnaire (one per serial, or blank) and a batch's tally sheet.
 
-fpdf2's built-in Helvetica covers Latin-1, which holds every Spanish letter; the few typographic
-characters outside it are replaced by plain ones so a definition can never break printing.
+Texts go through app.services.pdf_text.plain, so a definition can never break printing.
 """
 
 from __future__ import annotations
@@ -14,20 +13,14 @@ from flask_babel import gettext as _
 from app.extensions import db
 from app.i18n import localized
 from app.models import Consultation, Municipality, PaperBatch
+from app.services.pdf_text import plain
 
 if TYPE_CHECKING:
     from fpdf import FPDF
 
     from app.services.pdf_sheet import Sheet as _Sheet
 
-_PLAIN = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": "-",
-                        "…": "...", "•": "-", "\u00a0": " "})
 LOCALES = {"es": "es_MX", "en": "en"}
-
-
-def plain(text: str) -> str:
-    """Return text the core PDF fonts can draw."""
-    return str(text).translate(_PLAIN).encode("latin-1", "replace").decode("latin-1")
 
 
 def _box(pdf: FPDF, x: float, y: float, size: float = 5) -> None:

@@ -111,6 +111,61 @@ def test_keyboard_only_stack_then_discrepancy(live_server, page, make_consultati
     assert [a.number_value for a in resolved.answers if a.question_id == age.id] == [34]
 
 
+def test_supervisor_types_what_the_paper_says(live_server, page, make_consultation, make_user):
+    """Issue 18, 8: the third choice, keyboard only; the typed answers are the settled ones."""
+    consultation = make_consultation()
+    first = make_user("staff", email="first@example.org", municipalities=["14039"])
+    second = make_user("staff", email="second@example.org", municipalities=["14039"])
+    boss = make_user("supervisor", email="boss@example.org", all_municipalities=True)
+    paper.create_batch(consultation, "14039", 3, actor=boss)
+    from werkzeug.datastructures import MultiDict
+
+    typed = MultiDict([("theme_security", "1"), ("theme_health", "2"), ("q_sector", "private"),
+                       ("q_heard_via", "social_media"), ("q_problem", "")])
+    for user, age in ((first, "43"), (second, "44")):
+        answers = paper.parse_keying(consultation, MultiDict([*typed.items(multi=True),
+                                                              ("q_age", age)]))
+        paper.submit_keying(consultation, "14039-000001", answers, actor=user)
+    slug = consultation.slug
+
+    sign_in(page, live_server, "boss@example.org")
+    page.goto(f"{live_server}/entry/{slug}/discrepancies/14039-000001")
+    page.focus("#type-paper")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "Dónde difieren las capturas" in page.content()
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
+    assert page.locator("#differing").inner_text().count("43") == 1
+    assert page.input_value("#q_age") == "43"  # pre-filled with the first keying
+    assert page.input_value("#theme_security") == "1"
+    # The cursor starts on the first field; the supervisor goes to the age and types the paper.
+    assert page.evaluate("document.activeElement.id") == "theme_security"
+    page.focus("#q_age")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("45")
+    page.keyboard.press("Enter")  # moves on, does not submit
+    assert page.evaluate("document.activeElement.id") == "q_problem"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "reason"
+    page.keyboard.type("El papel dice 45")
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "save-typed"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "Cuestionario 14039-000001 resuelto con lo que dice el papel, y aceptado." in \
+        page.locator(".flashes").inner_text()
+    db.session.rollback()
+    age = consultation.question_by_code()["age"]
+    resolved = db.session.scalar(db.select(Response).where(
+        Response.form_serial == "14039-000001"))
+    assert [a.number_value for a in resolved.answers if a.question_id == age.id] == [45]
+    resolution = db.session.scalar(db.select(PaperResolution))
+    assert (resolution.resolved_by_id, resolution.reason) == (boss.id, "El papel dice 45")
+
+
 def test_import_shows_progress_then_the_result(live_server, page, make_consultation, make_user,
                                                tmp_path, monkeypatch):
     import threading

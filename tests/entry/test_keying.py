@@ -147,9 +147,15 @@ def test_serials_not_issued_are_refused(consultation, people, serial, message):
     assert count(PaperKeying) == 0
 
 
-def test_serial_of_another_municipality_is_out_of_scope(consultation, people):
-    with pytest.raises(OutOfScope):
+def test_serial_of_another_municipality_is_a_serial_error_not_a_403(consultation, people):
+    """Issue 18, 9: a typo in the serial is a message next to the field, not OutOfScope."""
+    with pytest.raises(DomainError, match="belongs to municipality 14097, which your account "
+                                          "may not work on") as info:
         key(consultation, "14097-000001", people.gdl1)
+    assert not isinstance(info.value, OutOfScope)
+    with pytest.raises(DomainError, match="was not issued") as info:
+        key(consultation, "99999-000001", people.gdl1)
+    assert not isinstance(info.value, OutOfScope)
     assert count(PaperKeying) == 0
 
 
@@ -218,7 +224,8 @@ def test_a_keyer_cannot_adjudicate_their_own_form(consultation, people):
     assert count(Response) == 1
 
 
-def test_void_then_the_serial_stays_taken(consultation, people):
+def test_void_then_the_same_serial_is_keyed_again(consultation, people):
+    """Issue 18, 8: after a void the serial could never be keyed again."""
     key(consultation, "14039-000005", people.gdl1)
     key(consultation, "14039-000005", people.gdl2)
     with pytest.raises(DomainError, match="reason"):
@@ -230,12 +237,145 @@ def test_void_then_the_serial_stays_taken(consultation, people):
     response = db.session.scalar(db.select(Response))
     assert (response.state, response.voided_by_id, response.void_reason) == (
         "voided", people.boss.id, "Wrong municipality on paper")
-    assert db.session.scalar(db.select(AuditEvent.details).where(
-        AuditEvent.action == "paper.voided"))["reason"] == "Wrong municipality on paper"
+    event = db.session.scalar(db.select(AuditEvent.details).where(
+        AuditEvent.action == "paper.voided"))
+    assert event["reason"] == "Wrong municipality on paper"
+    assert len(event["keyings"]) == 2
+    # Both keyings are kept, voided with who and why; they no longer block a new keying.
+    keyings = db.session.scalars(db.select(PaperKeying)).all()
+    assert {(k.voided_by_id, k.void_reason) for k in keyings} == {
+        (people.boss.id, "Wrong municipality on paper")}
+    assert key(consultation, "14039-000005", people.gdl1, q_age="35").status == "first"
+    assert key(consultation, "14039-000005", people.gdl2, q_age="35").status == "accepted"
+    states = db.session.execute(db.select(Response.state, Response.form_serial)
+                                .order_by(Response.id)).all()
+    assert states == [("voided", "14039-000005"), ("accepted", "14039-000005")]
+    assert count(PaperKeying) == 4
     with pytest.raises(DomainError, match="already accepted"):
         key(consultation, "14039-000005", people.boss)
-    with pytest.raises(DomainError, match="already voided"):
-        paper.void_form(consultation, "14039-000005", "again", actor=people.boss)
+    with pytest.raises(DomainError, match="No stored or keyed form"):
+        paper.void_form(consultation, "14039-000006", "nothing there", actor=people.boss)
+
+
+def test_a_form_keyed_once_can_be_voided(consultation, people):
+    key(consultation, "14039-000007", people.gdl1)
+    assert paper.void_form(consultation, "14039-000007", "Two forms stapled together",
+                           actor=people.boss) is None
+    keying = db.session.scalar(db.select(PaperKeying))
+    assert keying.voided_at is not None
+    assert (keying.voided_by_id, keying.void_reason) == (people.boss.id,
+                                                         "Two forms stapled together")
+    assert count(Response) == 0
+    # The same person may key it again: the voided keying does not count.
+    assert key(consultation, "14039-000007", people.gdl1).pass_number == 1
+    assert count(PaperKeying) == 2
+
+
+def test_a_first_keying_is_corrected_before_the_second(consultation, people):
+    key(consultation, "14039-000008", people.gdl1, q_age="43")
+    with pytest.raises(paper.AlreadyKeyedByYou) as info:
+        key(consultation, "14039-000008", people.gdl1)
+    assert info.value.correctable
+    answers = paper.parse_keying(consultation, form())
+    with pytest.raises(paper.KeyingInvalid) as invalid:
+        paper.correct_keying(consultation, "14039-000008", answers, " ", actor=people.gdl1)
+    assert list(invalid.value.fields) == ["reason"]
+    with pytest.raises(DomainError, match="Only your own first keying"):
+        paper.correct_keying(consultation, "14039-000008", answers, "typo", actor=people.gdl2)
+    paper.correct_keying(consultation, "14039-000008", answers, "Age is 34, not 43",
+                         actor=people.gdl1)
+    old, new = db.session.scalars(db.select(PaperKeying).order_by(PaperKeying.id)).all()
+    assert old.answers["age"] == 43
+    assert old.void_reason == "Age is 34, not 43"
+    assert new.answers["age"] == 34
+    assert new.voided_at is None
+    assert new.pass_number == 1
+    event = db.session.scalar(db.select(AuditEvent.details).where(
+        AuditEvent.action == "paper.keying_corrected"))
+    assert (event["before"]["age"], event["after"]["age"]) == (43, 34)
+    # The second keying is compared with the corrected one.
+    assert key(consultation, "14039-000008", people.gdl2).status == "accepted"
+    with pytest.raises(DomainError, match="Only your own first keying"):
+        paper.correct_keying(consultation, "14039-000008", answers, "late", actor=people.gdl1)
+
+
+def test_a_discrepancy_settled_by_typing_what_the_paper_says(consultation, people):
+    key(consultation, "14039-000009", people.gdl1, q_age="43")
+    key(consultation, "14039-000009", people.gdl2, q_age="44")
+    typed = paper.parse_keying(consultation, form(q_age="45"))
+    with pytest.raises(paper.KeyingInvalid) as info:
+        paper.resolve_typed(consultation, "14039-000009", typed, "", actor=people.boss)
+    assert list(info.value.fields) == ["reason"]
+    key(consultation, "14039-000010", people.boss)
+    key(consultation, "14039-000010", people.gdl1, q_age="19")
+    with pytest.raises(DomainError, match="yourself"):
+        paper.resolve_typed(consultation, "14039-000010", typed, "paper says 45",
+                            actor=people.boss)
+    response = paper.resolve_typed(consultation, "14039-000009", typed,
+                                   "Both misread the 5 as 3 and 4", actor=people.boss)
+    age = consultation.question_by_code()["age"]
+    assert [a.number_value for a in response.answers if a.question_id == age.id] == [45]
+    resolution = db.session.scalar(db.select(PaperResolution).where(
+        PaperResolution.serial == "14039-000009"))
+    assert resolution.reason == "Both misread the 5 as 3 and 4"
+    assert resolution.decisions["age"] == {"choice": "typed", "value": 45, "first": 43,
+                                           "second": 44}
+    event = db.session.scalar(db.select(AuditEvent).where(
+        AuditEvent.action == "paper.resolved", AuditEvent.object_id == "14039-000009"))
+    assert event.actor_id == people.boss.id
+    assert event.at is not None
+    assert event.details["reason"] == "Both misread the 5 as 3 and 4"
+    assert event.details["typed"] is True
+
+
+def test_a_resolved_form_voided_is_keyed_and_resolved_again(consultation, people):
+    key(consultation, "14039-000011", people.gdl1, q_age="43")
+    key(consultation, "14039-000011", people.gdl2)
+    paper.resolve(consultation, "14039-000011", {"age": "second"}, actor=people.boss)
+    paper.void_form(consultation, "14039-000011", "Paper was from a rehearsal",
+                    actor=people.boss2)
+    assert db.session.scalar(db.select(PaperResolution)).void_reason == \
+        "Paper was from a rehearsal"
+    assert paper.progress(consultation, people.boss)[0].accepted == 0
+    key(consultation, "14039-000011", people.gdl1, q_age="43")
+    key(consultation, "14039-000011", people.gdl2)
+    assert [k.serial for k in paper.discrepancies(consultation, people.boss)] == [
+        "14039-000011"]
+    paper.resolve(consultation, "14039-000011", {"age": "first"}, actor=people.boss)
+    assert count(PaperResolution) == 2
+    assert db.session.scalar(db.select(db.func.count(Response.id)).where(
+        Response.state == "accepted")) == 1
+
+
+def test_the_database_keeps_one_live_form_per_serial(consultation, people):
+    from app.services.responses import new_response
+
+    def stored(state="accepted"):
+        response = new_response(consultation, channel="paper", source="import",
+                                municipality_code="14039", theme_codes=["security"],
+                                answers={}, form_serial="14039-000012")
+        response.state = state
+        return response
+
+    db.session.add_all([stored("voided"), stored("voided"), stored()])
+    db.session.commit()
+    db.session.add(stored())
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_no_batches_nor_keying_in_a_draft(make_consultation, people):
+    """Issue 18, 10: a draft's structure was frozen by forms printed or keyed by direct URL."""
+    draft = make_consultation()
+    paper.create_batch(draft, "14039", 2, actor=people.boss)
+    draft.is_draft = True
+    db.session.commit()
+    with pytest.raises(DomainError, match="is a draft: publish it"):
+        paper.create_batch(draft, "14039", 2, actor=people.boss)
+    with pytest.raises(DomainError, match="is a draft: publish it"):
+        key(draft, "14039-000001", people.gdl1)
+    assert count(PaperKeying) == 0
 
 
 def test_counters(consultation, people):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from pypdf import PdfReader
@@ -83,6 +84,37 @@ def test_questionnaire_pdf_has_serials_qr_and_translated_questions(make_consulta
                                                              batch.serials())))
     assert len(reader.pages) == 3
     assert reader.pages[0].images  # the QR code
+
+
+def _qr_payload_matches(image, serial: str) -> bool:
+    """Tell whether a page's QR image is the one segno draws for this serial (no decoder here)."""
+    import segno
+    from PIL import Image, ImageChops
+
+    expected = io.BytesIO()
+    segno.make(serial, error="m").save(expected, kind="png", scale=4, border=1)
+    expected.seek(0)
+    drawn = Image.open(expected).convert("L")
+    found = image.convert("L")
+    return found.size == drawn.size and ImageChops.difference(found, drawn).getbbox() is None
+
+
+def test_each_sheet_shows_its_own_serial_only(make_consultation, people):
+    """Issue 18, 7: the footer of sheet 000001 showed 14124-000002, the next sheet's serial."""
+    consultation = make_consultation()
+    batch = paper.create_batch(consultation, "14124", 4, actor=people.boss)
+    serials = batch.serials()
+    reader = PdfReader(io.BytesIO(printing.questionnaire_pdf(consultation, "es", serials)))
+    assert len(reader.pages) == len(serials)
+    pattern = re.compile(r"\d{5}-\d{6}")
+    for page, serial in zip(reader.pages, serials, strict=True):
+        shown = pattern.findall(page.extract_text())
+        # Once in the header, once in the footer: always its own serial, never another one.
+        assert shown == [serial, serial], (serial, shown)
+        assert len(page.images) == 1
+        assert _qr_payload_matches(page.images[0].image, serial)
+        assert not any(_qr_payload_matches(page.images[0].image, other)
+                       for other in serials if other != serial)
 
 
 def test_blank_questionnaire(make_consultation):

@@ -87,3 +87,60 @@ def test_progress_page_and_csv(client, login_as, people, busy):
 def test_progress_needs_an_entry_role(client, login_as, people, busy):
     login_as(people.analyst)
     assert client.get(f"/entry/{busy.slug}/progress").status_code == 403
+
+
+def test_progress_after_a_void_counts_the_form_again_as_to_do(busy, people):
+    paper.void_form(busy, "14039-000001", "Keyed from the wrong stack", actor=people.boss)
+    paper.void_form(busy, "14039-000003", "Torn", actor=people.boss)
+    counts = as_dict(paper.progress(busy, people.boss))["14039"]
+    assert counts == {"issued": 15, "entered_once": 1, "verified": 0, "discrepancy": 0,
+                      "accepted": 1}
+
+
+@pytest.fixture
+def regional_supervisor(make_user):
+    """A supervisor of Guadalajara's region only (issue 18, 10)."""
+    from app.extensions import db
+    from app.models import Municipality, UserRegion
+
+    user = make_user("supervisor", email="region@example.org")
+    region = db.session.get(Municipality, "14039").region_number
+    user.region_rows.append(UserRegion(region_number=region))
+    db.session.commit()
+    return user, region
+
+
+def test_a_regional_supervisor_sets_targets_only_in_their_region(busy, regional_supervisor,
+                                                                 client, login_as):
+    from app.extensions import db
+    from app.models import Municipality, ParticipationTarget
+    from app.services import coverage
+
+    user, region = regional_supervisor
+    outside = db.session.scalar(db.select(Municipality.code).where(
+        Municipality.region_number != region).order_by(Municipality.code))
+    coverage.set_target(busy, "m14039", "100", user)
+    coverage.set_target(busy, f"r{region}", "500", user)
+    for place in (f"m{outside}", f"r{1 if region != 1 else 2}"):
+        with pytest.raises(coverage.InvalidTarget, match="no puede fijar metas") as info:
+            coverage.set_target(busy, place, "10", user)
+        assert info.value.field == "place"
+        with pytest.raises(coverage.InvalidTarget, match="no puede fijar metas"):
+            coverage.remove_target(busy, place, user)
+    assert coverage.targets_from_population(busy, "2", "region", user) == 1
+    in_region = db.session.scalar(db.select(db.func.count(Municipality.code)).where(
+        Municipality.region_number == region))
+    assert coverage.targets_from_population(busy, "2", "municipality", user) == in_region
+    stored = db.session.scalars(db.select(ParticipationTarget.municipality_code).where(
+        ParticipationTarget.municipality_code.is_not(None))).all()
+    assert len(stored) == in_region
+    assert outside not in stored
+
+    # Through the page: a message next to the place, nothing stored.
+    login_as(user)
+    response = client.post(f"/maps/{busy.slug}/targets",
+                           data={"action": "set", "place": f"m{outside}", "respondents": "10"})
+    assert response.status_code == 400
+    assert "Tu cuenta no puede fijar metas" in response.text
+    assert db.session.scalar(db.select(ParticipationTarget.id).where(
+        ParticipationTarget.municipality_code == outside)) is None

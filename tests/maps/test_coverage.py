@@ -137,7 +137,7 @@ def test_the_table_costs_the_same_queries_for_10_or_300_responses(make_consultat
 
 
 def test_targets_typed_and_from_population(consultation, make_user):
-    supervisor = make_user("supervisor")
+    supervisor = make_user("supervisor", all_municipalities=True)
     coverage.set_target(consultation, "m" + GUADALAJARA, "100", supervisor)
     coverage.set_target(consultation, "r3", "40", supervisor)
     coverage.set_target(consultation, "m" + GUADALAJARA, "16", supervisor)  # replaces
@@ -166,7 +166,7 @@ def test_targets_typed_and_from_population(consultation, make_user):
 
 def test_coverage_rows_put_silent_municipalities_first_then_furthest_from_target(
         consultation, make_user):
-    supervisor = make_user("supervisor")
+    supervisor = make_user("supervisor", all_municipalities=True)
     coverage.set_target(consultation, "m" + GUADALAJARA, "80", supervisor)
     coverage.set_target(consultation, "m" + ACATIC, "4", supervisor)
     rows = coverage.coverage_rows(consultation)
@@ -188,7 +188,7 @@ def test_coverage_rows_put_silent_municipalities_first_then_furthest_from_target
     ("14039", "10", "place", "no es una región ni un municipio"),
 ])
 def test_bad_targets_store_nothing(consultation, make_user, place, value, field, message):
-    supervisor = make_user("supervisor")
+    supervisor = make_user("supervisor", all_municipalities=True)
     with pytest.raises(InvalidTarget) as error:
         coverage.set_target(consultation, place, value, supervisor)
     assert error.value.field == field
@@ -204,7 +204,7 @@ def test_bad_targets_store_nothing(consultation, make_user, place, value, field,
     ("20000", "region", "rate"), ("2", "state", "level"),
 ])
 def test_bad_population_rates_store_nothing(consultation, make_user, rate, level, field):
-    supervisor = make_user("supervisor")
+    supervisor = make_user("supervisor", all_municipalities=True)
     with pytest.raises(InvalidTarget) as error:
         coverage.targets_from_population(consultation, rate, level, supervisor)
     assert error.value.field == field

@@ -37,7 +37,8 @@ def opened(make_consultation):
 
 
 def login(auth, make_user, *roles):
-    user = make_user(*roles)
+    # A supervisor sets targets within their scope only: these work on the whole state.
+    user = make_user(*roles, all_municipalities=True if "supervisor" in roles else None)
     auth.login(user.email)
     return user
 

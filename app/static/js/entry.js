@@ -9,6 +9,29 @@
     );
   }
 
+  // Enter moves to the next field, as Tab does; on the button it saves.
+  function enterMovesOn(form) {
+    form.addEventListener("keydown", function (event) {
+      var target = event.target;
+      if (event.key !== "Enter" || target.tagName === "BUTTON" || target.tagName === "TEXTAREA") {
+        return;
+      }
+      event.preventDefault();
+      var fields = focusable(form);
+      var next = fields[fields.indexOf(target) + 1];
+      if (next) { next.focus(); }
+    });
+  }
+
+  // A supervisor typing what the paper says: the same keys, the cursor on the first field in
+  // error, else on the first field.
+  var typed = document.getElementById("typed-form");
+  if (typed) {
+    enterMovesOn(typed);
+    var typedError = typed.querySelector(".has-error input, .has-error select");
+    (typedError || focusable(typed)[0]).focus();
+  }
+
   var entry = document.getElementById("entry-form");
   if (entry) {
     var municipalities = {};
@@ -21,17 +44,7 @@
     };
     serial.addEventListener("input", showMunicipality);
     showMunicipality();
-    // Enter moves to the next field, as Tab does; on the button it saves.
-    entry.addEventListener("keydown", function (event) {
-      var target = event.target;
-      if (event.key !== "Enter" || target.tagName === "BUTTON" || target.tagName === "TEXTAREA") {
-        return;
-      }
-      event.preventDefault();
-      var fields = focusable(entry);
-      var next = fields[fields.indexOf(target) + 1];
-      if (next) { next.focus(); }
-    });
+    enterMovesOn(entry);
     // After an error the cursor goes to the first field in error, otherwise to the serial.
     var firstError = entry.querySelector(".has-error input, .has-error select");
     (firstError || serial).focus();
