@@ -46,12 +46,13 @@ def test_import_xlsx(runner, make_consultation, tmp_path):
 def test_bad_file_lists_every_row_and_exits_non_zero(runner, make_consultation, tmp_path):
     consultation = make_consultation()
     path = tmp_path / "forms.csv"
-    path.write_bytes(csv_bytes([row("S-1", themes="x"), row("S-2"), row("S-1", age="3")]))
+    path.write_bytes(csv_bytes([row("14039-900001", themes="x"), row("14039-900002"),
+                                row("14039-900001", age="3")]))
     result = runner.invoke(args=["responses", "import", consultation.slug, str(path)])
     assert result.exit_code == 1
     assert "The file was refused: 3 problems; nothing was stored." in result.output
     assert 'row 2, themes "x": unknown theme code' in result.output
-    assert 'row 4, form_serial "S-1": duplicate serial: also in row 2' in result.output
+    assert 'row 4, form_serial "14039-900001": duplicate serial: also in row 2' in result.output
     assert 'row 4, age "3": must be between 12 and 120' in result.output
     assert responses() == 0
 
@@ -60,10 +61,10 @@ def test_spanish_report(runner, make_consultation, tmp_path, monkeypatch):
     monkeypatch.setenv("CONSULTA_LANG", "es")
     consultation = make_consultation()
     path = tmp_path / "forms.csv"
-    path.write_bytes(csv_bytes([row("S-1", themes="x")]))
+    path.write_bytes(csv_bytes([row("14039-900001", themes="x")]))
     result = runner.invoke(args=["responses", "import", consultation.slug, str(path)])
     assert result.exit_code == 1
-    assert "fila 2, themes \"x\": código de tema desconocido" in result.output
+    assert "fila 2, themes \"x\": código o nombre de tema desconocidos" in result.output
 
 
 @pytest.mark.parametrize(

@@ -53,15 +53,17 @@ def test_bad_file_shows_every_problem_in_a_table(client, auth, people, make_cons
     consultation = make_consultation()
     auth.login(people.gdl1.email)
     page = upload(client, consultation.slug, csv_bytes([
-        row("S-1", themes="security;health;water;education"), row("S-2", sector="=1+1"),
-        row("S-1", submitted_on="2999-01-01")]))
+        row("14039-900001", themes="security;health;water;education"),
+        row("14039-900002", sector="=1+1"),
+        row("14039-900001", submitted_on="2999-01-01")]))
     assert page.status_code == 422
     assert "Se rechazó el archivo: 4 problemas; no se guardó nada." in page.text
     assert "demasiados temas: máximo 3" in page.text
-    assert "no se aceptan fórmulas" in page.text
+    assert "código o etiqueta de opción desconocidos" in page.text
     assert "folio duplicado: también en la fila 2" in page.text
     assert "la fecha está en el futuro" in page.text
-    assert page.text.count("<tr><td>") == 4
+    problems_table = page.text.split('id="problems"')[1].split("</table>")[0]
+    assert problems_table.count("<tr><td>") == 4
     assert count(Response) == 0
 
 
@@ -69,15 +71,26 @@ def test_english_report(client, auth, people, make_consultation):
     consultation = make_consultation()
     auth.login(people.gdl1.email)
     client.get("/language/en")
-    page = upload(client, consultation.slug, csv_bytes([row("S-1", sector="pirates")]))
+    page = upload(client, consultation.slug, csv_bytes([row("14039-900001", sector="pirates")]))
     assert "unknown option code" in page.text
 
 
-def test_outside_scope_is_403_and_stores_nothing(client, auth, people, make_consultation):
+def test_outside_scope_is_a_row_problem_and_stores_nothing(client, auth, people,
+                                                           make_consultation):
+    """Issue 18: one out-of-scope row was a bare 403; it is a row of the problem table."""
     consultation = make_consultation()
     auth.login(people.tlajo.email)
-    page = upload(client, consultation.slug, csv_bytes([row("S-1", municipality="14039")]))
-    assert page.status_code == 403
+    client.get("/language/en")
+    page = upload(client, consultation.slug, csv_bytes([
+        row("14097-900001", municipality="14097"), row("14039-900001", municipality="14039"),
+        row("14097-900002", municipality="14097", age="7")]))
+    assert page.status_code == 422
+    assert "The file was refused: 2 problems; nothing was stored." in page.text
+    assert ("<tr><td>3</td><td>municipality</td><td>14039</td><td>your account may not work "
+            "on this municipality</td></tr>") in page.text
+    assert "<tr><td>4</td><td>age</td><td>7</td><td>must be between 12 and 120</td></tr>" \
+        in page.text
+    assert 'id="import-form"' in page.text  # the same page, ready for the corrected file
     assert count(Response) == 0
     assert count(ImportBatch) == 0
 
@@ -94,7 +107,7 @@ def test_same_file_twice(client, auth, people, make_consultation):
 
 @pytest.mark.parametrize(("data", "name", "message"), [
     (b"", "forms.csv", "el archivo está vacío"),
-    (csv_bytes([row("S-1", problem="Niños")], encoding="latin-1"), "forms.csv",
+    (csv_bytes([row("14039-900001", problem="Niños")], encoding="latin-1"), "forms.csv",
      "no es texto UTF-8"),
     (b"a", "forms.pdf", "Solo se pueden importar archivos .csv y .xlsx"),
 ])

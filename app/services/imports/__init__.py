@@ -10,7 +10,12 @@ from app.services.imports.checks import check_file
 from app.services.imports.problems import ImportRejected, ImportResult, Problem, Progress
 from app.services.imports.sources import file_kind
 from app.services.imports.store import import_file
-from app.services.imports.template import template_columns, template_csv
+from app.services.imports.template import (
+    template_columns,
+    template_csv,
+    template_notes,
+    template_notes_csv,
+)
 
 __all__ = [
     "ImportRejected",
@@ -23,5 +28,7 @@ __all__ = [
     "import_file",
     "template_columns",
     "template_csv",
+    "template_notes",
+    "template_notes_csv",
     "void_batch",
 ]

@@ -42,8 +42,22 @@ def void_batch(batch_id: int, *, actor: User, reason: str) -> ImportBatch:
 
 
 def batches(consultation: Consultation, actor: User) -> list[ImportBatch]:
-    """Return the import batches of a consultation the actor uploaded or may see, newest first."""
+    """Return the import batches of a consultation the actor may see, newest first.
+
+    Staff see the batches they uploaded. A supervisor also sees every batch whose responses
+    all lie in the municipalities of their account (a regional supervisor: their region's
+    staff's imports), which are the batches they may void; with no limit of scope, all.
+    """
     query = db.select(ImportBatch).where(ImportBatch.consultation_id == consultation.id)
-    if actor.municipality_codes() is not None:
-        query = query.where(ImportBatch.created_by_id == actor.id)
+    codes = actor.municipality_codes()
+    if codes is not None:
+        mine = ImportBatch.created_by_id == actor.id
+        if actor.has_role("supervisor"):
+            outside = db.select(Response.id).where(
+                Response.batch_id == ImportBatch.id,
+                Response.municipality_code.not_in(sorted(codes))).exists()
+            inside = db.select(Response.id).where(Response.batch_id == ImportBatch.id).exists()
+            query = query.where(db.or_(mine, db.and_(inside, ~outside)))
+        else:
+            query = query.where(mine)
     return list(db.session.scalars(query.order_by(ImportBatch.id.desc())))

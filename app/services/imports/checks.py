@@ -16,6 +16,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.extensions import db
 from app.models import Consultation, Municipality, PaperBatch, PaperKeying, Response, User
+from app.services.errors import DomainError
+from app.services.imports.labels import Vocabulary
 from app.services.imports.problems import Problem, Progress, shown
 from app.services.imports.sources import _sha256, _source, _xlsx_rows
 from app.services.imports.template import template_columns
@@ -24,9 +26,8 @@ from app.util import local_today
 BASE_COLUMNS = ("form_serial", "channel", "municipality", "themes", "submitted_on")
 SERIAL_PATTERN = re.compile(r"^(\d{5})-(\d{6})$")
 MAX_SERIAL_LENGTH = 40
-# Cells starting with these would run as formulas when the file is opened in a spreadsheet.
-FORMULA_PREFIXES = ("=", "+", "@")
-FORMULA_FIRST = "".join(FORMULA_PREFIXES)  # each prefix is one character
+# Serials the app did not issue are listed in the result up to this many (then counted).
+MAX_NOTICES = 200
 CHECK_CHUNK = 5000  # serials per query when looking for ones already stored
 CHUNK = 500
 
@@ -39,7 +40,10 @@ class _Checked:
     header: list[str] = field(default_factory=list)
     rows: int = 0
     problems: list[Problem] = field(default_factory=list)
+    # Also in problems: the rows outside the account's municipalities.
     scope_problems: list[Problem] = field(default_factory=list)
+    # Not problems: serials the app did not issue (the first MAX_NOTICES, then a count).
+    notices: list[Problem] = field(default_factory=list)
 
 
 # Checking -----------------------------------------------------------------------------------
@@ -70,12 +74,16 @@ class _RowChecker:
         self.consultation = consultation
         # Looked up once per file, not per row: codes to ids, and each question's rules.
         self.themes = {theme.code: theme.id for theme in consultation.themes}
+        self.theme_names = Vocabulary((theme.code, theme.name) for theme in consultation.themes)
         self.questions = {question.code: _QuestionRules.of(question)
                           for question in consultation.questions}
         self.long_cells = {code for code, rules in self.questions.items()
                            if rules.type == "text"}
         self.options = {question.code: {option.code: option.id for option in question.options}
                         for question in consultation.questions}
+        self.option_names = {question.code: Vocabulary((option.code, option.label)
+                                                       for option in question.options)
+                             for question in consultation.questions}
         self.channels = set(consultation.channels)
         self.theme_min, self.theme_max = consultation.theme_min, consultation.theme_max
         self.municipalities = set(db.session.scalars(db.select(Municipality.code)))
@@ -83,6 +91,9 @@ class _RowChecker:
         self.today = local_today()
         self.serials_seen: dict[str, int] = {}
         self.issued = _issued_ranges(consultation)
+        # Serials the app did not issue: accepted (forms may be printed elsewhere), reported.
+        self.notices: list[Problem] = []
+        self.not_issued = 0
 
     def check(self, number: int, cells: dict[str, str], problems: list[Problem],
               scope_problems: list[Problem]) -> dict | None:
@@ -90,7 +101,7 @@ class _RowChecker:
         reported: set[str] = set()
 
         def bad(column: str, value: str, reason: str) -> None:
-            # One problem per cell: a cell refused as a formula is not also "required".
+            # One problem per cell: a cell refused as too long is not also "required".
             if column not in reported or column == "themes":
                 problems.append(Problem(number, column, shown(value), reason))
             reported.add(column)
@@ -98,11 +109,16 @@ class _RowChecker:
         for column, value in cells.items():
             if not value:
                 continue
-            if len(value) > 10_000 and column not in self.long_cells:
-                bad(column, value, _("the cell is too long (%(n)d characters)", n=len(value)))
+            # Cells are stored exactly as typed: "=SUM(A1) corrupción", "@todos" or "+52 33"
+            # are a citizen's words, never refused (exports neutralize formulas on the way out).
+            if "\x00" in value:
+                # PostgreSQL text cannot hold a NUL byte: refuse the row rather than fail later.
+                bad(column, value.replace("\x00", "\u2400"),
+                    _("the cell holds a NUL character (byte 0), which cannot be stored; "
+                      "remove it and import the file again"))
                 cells[column] = ""
-            elif value[0] in FORMULA_FIRST:  # value.startswith(FORMULA_PREFIXES), faster
-                bad(column, value, _("formulas are not accepted; type the value itself"))
+            elif len(value) > 10_000 and column not in self.long_cells:
+                bad(column, value, _("the cell is too long (%(n)d characters)", n=len(value)))
                 cells[column] = ""
         reported_cells = set(reported)
 
@@ -115,20 +131,25 @@ class _RowChecker:
 
         municipality = cells.get("municipality", "").strip()
         if not municipality:
-            bad("municipality", "", _("the municipality is required"))
+            if "municipality" not in reported:
+                bad("municipality", "", _("the municipality is required"))
         elif municipality not in self.municipalities:
             bad("municipality", municipality, _("unknown INEGI municipality code"))
         elif self.scope is not None and municipality not in self.scope:
-            scope_problems.append(Problem(number, "municipality", municipality,
-                                          _("your account may not work on this municipality")))
+            self._out_of_scope(number, "municipality", municipality, problems, scope_problems,
+                               reported)
 
         serial = cells.get("form_serial", "").strip()
         if not serial:
-            if channel == "paper":
+            if channel == "paper" and "form_serial" not in reported:
                 bad("form_serial", "", _("the form serial is required for paper forms"))
         elif len(serial) > MAX_SERIAL_LENGTH:
             bad("form_serial", serial, _("the serial is longer than %(n)d characters",
                                          n=MAX_SERIAL_LENGTH))
+        elif not SERIAL_PATTERN.match(serial):
+            bad("form_serial", serial, _("not a form serial: a serial is the municipality's "
+                                         "INEGI code, a hyphen and six digits, e.g. "
+                                         "14039-000123"))
         else:
             if serial in self.serials_seen:
                 bad("form_serial", serial, _("duplicate serial: also in row %(row)d",
@@ -136,27 +157,48 @@ class _RowChecker:
             else:
                 self.serials_seen[serial] = number
             issued_for = self.issued_municipality(serial)
+            prefix = serial[:5]
             if issued_for and municipality and issued_for != municipality:
                 bad("form_serial", serial, _("this serial was issued for municipality "
                                              "%(code)s", code=issued_for))
+            elif (self.scope is not None and prefix != municipality
+                  and prefix in self.municipalities and prefix not in self.scope):
+                self._out_of_scope(number, "form_serial", serial, problems, scope_problems,
+                                   reported)
+            elif issued_for is None:
+                self.not_issued += 1
+                if len(self.notices) < MAX_NOTICES:
+                    self.notices.append(Problem(number, "form_serial", serial, _(
+                        "the app did not issue this serial (a form printed elsewhere?); it is "
+                        "stored as typed")))
 
-        theme_codes = [code.strip() for code in cells.get("themes", "").split(";")
-                       if code.strip()]
+        raw_themes = cells.get("themes", "")
+        theme_codes = []
         theme_problem = False
-        for code in theme_codes:
-            if code not in self.themes:
-                bad("themes", code, _("unknown theme code"))
+        for part in raw_themes.split(";"):
+            part = part.strip()
+            if not part:
+                continue
+            code, candidates = self.theme_names.resolve(part)
+            if code is None:
                 theme_problem = True
+                if candidates:
+                    bad("themes", part, _("ambiguous: this name fits several themes (%(codes)s); "
+                                          "type the code", codes=", ".join(candidates)))
+                else:
+                    bad("themes", part, _("unknown theme code or name"))
+            else:
+                theme_codes.append(code)
         if len(set(theme_codes)) != len(theme_codes):
-            bad("themes", cells.get("themes", ""), _("a theme is repeated"))
-        elif not theme_problem:
+            bad("themes", raw_themes, _("a theme is repeated"))
+        elif not theme_problem and "themes" not in reported_cells:
             low, high = self.theme_min, self.theme_max
             if len(theme_codes) > high:
-                bad("themes", cells.get("themes", ""),
+                bad("themes", raw_themes,
                     ngettext("too many themes: at most %(num)d", "too many themes: at most "
                              "%(num)d", high))
             elif len(theme_codes) < low:
-                bad("themes", cells.get("themes", ""),
+                bad("themes", raw_themes,
                     ngettext("choose at least %(num)d theme", "choose at least %(num)d themes",
                              low))
 
@@ -188,6 +230,16 @@ class _RowChecker:
             "submitted_on": submitted_on,
         }
 
+    def _out_of_scope(self, number: int, column: str, value: str, problems: list[Problem],
+                      scope_problems: list[Problem], reported: set[str]) -> None:
+        """A row outside the account's municipalities is a row problem like any other."""
+        problem = Problem(number, column, shown(value),
+                          _("your account may not work on this municipality"))
+        problems.append(problem)
+        if scope_problems is not problems:
+            scope_problems.append(problem)
+        reported.add(column)
+
     def _answer(self, question, raw: str, bad) -> Any:
         code = question.code
         if not raw:
@@ -195,15 +247,10 @@ class _RowChecker:
                 bad(code, "", _("an answer is required"))
             return None
         if question.type == "single":
-            if raw not in self.options[code]:
-                bad(code, raw, _("unknown option code"))
-            return raw
+            return self._option(code, raw, bad)
         if question.type == "multiple":
-            chosen = [part.strip() for part in raw.split(";") if part.strip()]
-            options = self.options[code]
-            for option in chosen:
-                if option not in options:
-                    bad(code, option, _("unknown option code"))
+            chosen = [self._option(code, part.strip(), bad) for part in raw.split(";")
+                      if part.strip()]
             if len(set(chosen)) != len(chosen):
                 bad(code, raw, _("an option is repeated"))
             return chosen
@@ -221,6 +268,18 @@ class _RowChecker:
         if question.max_length and len(raw) > question.max_length:
             bad(code, raw, _("the text is too long (%(n)d characters; at most %(max)d)",
                              n=len(raw), max=question.max_length))
+        return raw
+
+    def _option(self, code: str, raw: str, bad) -> str:
+        """Return the option code a cell names by its code or its label (either language)."""
+        option, candidates = self.option_names[code].resolve(raw)
+        if option is not None:
+            return option
+        if candidates:
+            bad(code, raw, _("ambiguous: this label fits several options (%(codes)s); type the "
+                             "code", codes=", ".join(candidates)))
+        else:
+            bad(code, raw, _("unknown option code or label"))
         return raw
 
     def issued_municipality(self, serial: str) -> str | None:
@@ -252,21 +311,44 @@ def _issued_ranges(consultation: Consultation) -> dict[str, list[tuple[str, int,
     return ranges
 
 
-def _check_header(header: list[str], consultation: Consultation) -> list[Problem]:
+def _check_header(header: list[str], consultation: Consultation
+                  ) -> tuple[list[str], list[Problem]]:
+    """Return the header's column names as the contract spells them, and its problems.
+
+    Names are matched case- and surrounding-space-insensitively ("Municipality " is
+    municipality); two columns that fold to one name are a problem.
+    """
     problems = []
-    names = [name.strip() for name in header]
-    known = set(BASE_COLUMNS) | {q.code for q in consultation.questions}
-    for position, name in enumerate(names, start=1):
+    known = {name.casefold(): name
+             for name in (*BASE_COLUMNS, *(q.code for q in consultation.questions))}
+    names = []
+    for position, raw in enumerate(header, start=1):
+        name = raw.strip()
+        if "\x00" in name:
+            problems.append(Problem(1, _("column %(n)d", n=position),
+                                    shown(name.replace("\x00", "\u2400")),
+                                    _("the column name holds a NUL character (byte 0)")))
+            names.append("")
+            continue
         if not name:
             problems.append(Problem(1, _("column %(n)d", n=position), "",
                                     _("the column has no name")))
-        elif name not in known:
+        elif name.casefold() not in known:
             problems.append(Problem(1, name, name, _("unknown column; the columns are: "
                                                      "%(columns)s",
                                                      columns=", ".join(
                                                          template_columns(consultation)))))
-    for name in {n for n in names if n and names.count(n) > 1}:
-        problems.append(Problem(1, name, name, _("the column appears more than once")))
+        else:
+            name = known[name.casefold()]
+        names.append(name)
+    spelled = {}
+    for raw, name in zip(header, names, strict=True):
+        if name:
+            spelled.setdefault(name, []).append(raw.strip())
+    for name, spellings in spelled.items():
+        if len(spellings) > 1:
+            problems.append(Problem(1, name, " / ".join(spellings),
+                                    _("the column appears more than once")))
     required = ["municipality"]
     if consultation.theme_min > 0:
         required.append("themes")
@@ -274,7 +356,7 @@ def _check_header(header: list[str], consultation: Consultation) -> list[Problem
     for name in required:
         if name not in names:
             problems.append(Problem(1, name, "", _("this column is missing")))
-    return problems
+    return names, problems
 
 
 def _rows(source, header: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -308,8 +390,7 @@ def check_file(consultation: Consultation, stream: IO[bytes], kind: str, actor: 
             problems.append(Problem(None, "", "", _("the file is empty: the first row must "
                                                    "name the columns")))
         return checked
-    checked.header = first[1]
-    header_problems = _check_header(checked.header, consultation)
+    checked.header, header_problems = _check_header(first[1], consultation)
     problems.extend(header_problems)
     if header_problems:
         return checked
@@ -329,9 +410,20 @@ def check_file(consultation: Consultation, stream: IO[bytes], kind: str, actor: 
         progress("check", total, total)
     if checked.rows == 0 and not problems:
         problems.append(Problem(None, "", "", _("the file has no data rows")))
+    checked.notices = checker.notices
+    if checker.not_issued > len(checker.notices):
+        checked.notices.append(Problem(None, "form_serial", "", _(
+            "%(num)d serials in all were not issued by the app", num=checker.not_issued)))
     problems.extend(_stored_duplicates(consultation, serial_rows))
     problems.sort(key=lambda p: (p.row or 0))
     return checked
+
+
+def refuse_draft(consultation: Consultation) -> None:
+    """Raise a DomainError for a draft: importing would freeze its questionnaire unpublished."""
+    if consultation.is_draft:
+        raise DomainError(_("The consultation \"%(slug)s\" is a draft: responses can be imported "
+                            "once it is published.", slug=consultation.slug))
 
 
 def _chain(first, iterator):
@@ -352,13 +444,18 @@ def _one_of(column, values: list[str]):
 
 
 def _stored_duplicates(consultation: Consultation, serial_rows: dict[str, int]) -> list[Problem]:
-    """Return a problem for every serial already stored or being keyed in this consultation."""
+    """Return a problem for every serial stored (not voided) or being keyed in this consultation.
+
+    A voided response keeps its serial, but the serial is free again: the form can be imported
+    or keyed anew (the unique index on serials covers the responses not voided only).
+    """
     problems = []
     serials = list(serial_rows)
     for start in range(0, len(serials), CHECK_CHUNK):
         part = serials[start : start + CHECK_CHUNK]
         stored = db.session.scalars(db.select(Response.form_serial).where(
-            Response.consultation_id == consultation.id, _one_of(Response.form_serial, part)))
+            Response.consultation_id == consultation.id, Response.state != "voided",
+            _one_of(Response.form_serial, part)))
         for serial in stored:
             problems.append(Problem(serial_rows[serial], "form_serial", serial,
                                     _("duplicate serial: a response with this serial is "

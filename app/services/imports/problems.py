@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
@@ -42,6 +42,8 @@ class ImportRejected(DomainError):
 class ImportResult:
     batch: ImportBatch
     row_count: int
+    # Serials the app did not issue: stored as typed, listed for the person who imported.
+    notices: list[Problem] = field(default_factory=list)
 
 
 def shown(value: Any, limit: int = 60) -> str:

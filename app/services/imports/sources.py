@@ -93,22 +93,31 @@ class _XlsxSource:
         self.done = 0
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
+        from xml.etree.ElementTree import ParseError
         from zipfile import BadZipFile
 
         from openpyxl import load_workbook
 
         self.stream.seek(0)
         try:
+            # data_only=False: a cell holding a formula gives the formula as typed ("=SUM(A1)"),
+            # never a value computed by the spreadsheet.
             workbook = load_workbook(self.stream, read_only=True, data_only=False)
+        except ParseError as error:
+            self.problems.append(Problem(None, "", "", _unreadable_xml(error)))
+            return
         except (BadZipFile, KeyError, OSError, ValueError):
             self.problems.append(Problem(None, "", "", _("the file is not a valid XLSX "
                                                           "workbook")))
             return
         try:
             sheet = workbook.worksheets[0]
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                self.done = number
-                yield number, [_cell_text(value) for value in values]
+            try:
+                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                    self.done = number
+                    yield number, [_cell_text(value) for value in values]
+            except ParseError as error:
+                self.problems.append(Problem(self.done + 1, "", "", _unreadable_xml(error)))
         finally:
             workbook.close()
 
@@ -116,9 +125,17 @@ class _XlsxSource:
         return self.done
 
 
+def _unreadable_xml(error: Exception) -> str:
+    return _("the sheet cannot be read from here on: a cell holds a character a spreadsheet "
+             "cannot hold, such as a NUL byte (%(reason)s); remove it and save the file again",
+             reason=str(error))
+
+
 def _cell_text(value: Any) -> str:
     if value is None:
         return ""
+    if hasattr(value, "text") and not isinstance(value, str):
+        return str(value.text or "")  # an array formula: its text, as typed
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, float) and value.is_integer():
@@ -137,6 +154,7 @@ def _source(kind: str, stream: IO[bytes], problems: list[Problem]):
 
 def _xlsx_rows(stream: IO[bytes]) -> int:
     """Return the row count an XLSX sheet declares (for the progress bar), 0 if unknown."""
+    from xml.etree.ElementTree import ParseError
     from zipfile import BadZipFile
 
     from openpyxl import load_workbook
@@ -146,7 +164,7 @@ def _xlsx_rows(stream: IO[bytes]) -> int:
         workbook = load_workbook(stream, read_only=True)
         rows = workbook.worksheets[0].max_row or 0
         workbook.close()
-    except (BadZipFile, KeyError, OSError, ValueError, IndexError):
+    except (BadZipFile, KeyError, OSError, ValueError, IndexError, ParseError):
         rows = 0
     stream.seek(0)
     return rows

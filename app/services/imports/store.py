@@ -18,8 +18,15 @@ from app.extensions import db
 from app.models import Answer, Consultation, ImportBatch, Response, ResponseTheme, User
 from app.models.response import theme_pattern
 from app.services import audit
-from app.services.errors import DomainError, OutOfScope
-from app.services.imports.checks import CHUNK, _Checked, _RowChecker, _rows, check_file
+from app.services.errors import DomainError
+from app.services.imports.checks import (
+    CHUNK,
+    _Checked,
+    _RowChecker,
+    _rows,
+    check_file,
+    refuse_draft,
+)
 from app.services.imports.problems import ImportRejected, ImportResult, Problem, Progress, shown
 from app.services.imports.sources import _source, file_kind
 from app.util import utcnow
@@ -31,17 +38,16 @@ def import_file(consultation: Consultation, stream: IO[bytes], filename: str, *,
                 actor: User | None, progress: Progress | None = None) -> ImportResult:
     """Check a CSV or XLSX file and store it as one batch, or refuse it whole.
 
-    Raises ImportRejected (every problem listed), OutOfScope (a row's municipality is outside
-    the actor's scope) or DomainError; stores nothing in those cases.
+    Raises ImportRejected (every problem listed, rows outside the actor's municipalities too)
+    or DomainError (a draft consultation, a file that is not CSV/XLSX, a race); stores nothing
+    in those cases.
     """
+    refuse_draft(consultation)
     kind = file_kind(filename)
     checked = check_file(consultation, stream, kind, actor, progress)
-    if checked.scope_problems:
-        raise OutOfScope(_("The file has rows for municipalities your account may not work "
-                           "on; nothing was stored."),
-                         [str(problem) for problem in checked.scope_problems])
     previous = db.session.scalar(db.select(ImportBatch).where(
-        ImportBatch.consultation_id == consultation.id, ImportBatch.sha256 == checked.sha256))
+        ImportBatch.consultation_id == consultation.id, ImportBatch.sha256 == checked.sha256,
+        ImportBatch.voided_at.is_(None)))
     if previous is not None:
         checked.problems.insert(0, Problem(None, "", shown(previous.filename), _(
             "this file was already imported on %(when)s (batch %(id)d)",
@@ -96,7 +102,7 @@ def _store(consultation, stream, kind, filename, checked, actor, progress) -> Im
                             "the report.")) from None
     if progress:
         progress("store", stored, checked.rows)
-    return ImportResult(batch=batch, row_count=stored)
+    return ImportResult(batch=batch, row_count=stored, notices=checked.notices)
 
 
 def _file_changed(problems: list[Problem]) -> ImportRejected:
