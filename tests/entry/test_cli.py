@@ -89,3 +89,37 @@ def test_template_command(runner, make_consultation):
     result = runner.invoke(args=["responses", "template", consultation.slug])
     assert result.exit_code == 0
     assert result.output.startswith("form_serial,channel,municipality,themes,sector,")
+
+
+def test_a_draft_takes_no_import(runner, make_consultation, tmp_path):
+    consultation = make_consultation()
+    consultation.is_draft = True
+    db.session.commit()
+    path = tmp_path / "forms.csv"
+    path.write_bytes(csv_bytes(serials(2)))
+    result = runner.invoke(args=["responses", "import", consultation.slug, str(path)])
+    assert result.exit_code == 1
+    assert f'The consultation "{consultation.slug}" is a draft' in result.output
+    assert responses() == 0
+
+
+def test_citizens_words_and_unissued_serials(runner, make_consultation, tmp_path):
+    consultation = make_consultation()
+    path = tmp_path / "forms.csv"
+    path.write_bytes(csv_bytes([row("14039-900001", problem="=SUM(A1) corrupción"),
+                                row("14039-900002", problem="@todos")]))
+    result = runner.invoke(args=["responses", "import", consultation.slug, str(path)])
+    assert result.exit_code == 0, result.output
+    assert ('  notice: row 2, form_serial "14039-900001": the app did not issue this serial'
+            in result.output)
+    assert responses() == 2
+
+
+def test_template_notes_command(runner, make_consultation):
+    consultation = make_consultation()
+    result = runner.invoke(args=["responses", "template", consultation.slug, "--notes"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "column,code,label_es,label_en,note"
+    assert "sector,private,Sector privado,Private sector," in lines
+    assert "municipality,14039,Guadalajara,Guadalajara," in lines
