@@ -492,7 +492,7 @@ def test_a_nul_byte_in_an_xlsx_cell_is_a_problem_not_an_error(make_consultation,
     data = xlsx_bytes([row("14039-900001"), row("14039-900002", problem="NULHERE")])
     error = rejected(make_consultation(), xlsx_with(data, "NULHERE", b"Ba" + raw + b"ches"),
                      "forms.xlsx")
-    assert [p.row for p in error.rows] == [3]
+    assert [(p.row, p.column) for p in error.rows] == [(3, "problem")]
     assert "NUL byte" in error.rows[0].reason
 
 
@@ -656,3 +656,11 @@ def test_the_same_file_imports_again_after_its_batch_was_voided(make_consultatio
     assert again.row_count == 3
     assert db.session.scalars(db.select(Response.state).order_by(Response.id)).all() == [
         "voided"] * 3 + ["accepted"] * 3
+
+
+def test_a_nul_byte_deep_in_a_long_xlsx_sheet_names_its_cell(make_consultation):
+    rows = serials(1500)
+    rows[1200]["sector"] = "NULHERE"
+    data = xlsx_with(xlsx_bytes(rows), "NULHERE", b"priv\x00ate")
+    error = rejected(make_consultation(), data, "forms.xlsx")
+    assert [(p.row, p.column) for p in error.rows] == [(1202, "sector")]

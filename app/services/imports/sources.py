@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import IO, Any
@@ -17,6 +18,7 @@ from app.services.imports.problems import Problem, shown
 MAX_CELL = 2_000_000
 
 csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL))
+CELL_REFERENCE = re.compile(rb'<c r="([A-Z]{1,3})([0-9]+)"')
 
 
 def file_kind(filename: str) -> str:
@@ -112,17 +114,64 @@ class _XlsxSource:
             return
         try:
             sheet = workbook.worksheets[0]
+            header: list[str] = []
             try:
                 for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
                     self.done = number
-                    yield number, [_cell_text(value) for value in values]
+                    cells = [_cell_text(value) for value in values]
+                    header = header or cells
+                    yield number, cells
             except ParseError as error:
-                self.problems.append(Problem(self.done + 1, "", "", _unreadable_xml(error)))
+                row, column = self._cell_at(getattr(sheet, "_worksheet_path", ""), error)
+                name = ""
+                if column is not None:
+                    name = (header[column].strip() if column < len(header) else "") or \
+                        _("column %(n)d", n=column + 1)
+                self.problems.append(Problem(row or self.done + 1, name, "",
+                                             _unreadable_xml(error)))
         finally:
             workbook.close()
 
     def position(self) -> int:
         return self.done
+
+    def _cell_at(self, path: str, error: Exception) -> tuple[int | None, int | None]:
+        """Return the row number and column index of the sheet cell where the XML broke.
+
+        Expat reports a line and a byte offset in it; the last cell reference (`<c r="C5"`)
+        before that point names the cell. Read as a stream, keeping only a short tail.
+        """
+        import zipfile
+
+        line, offset = getattr(error, "position", (0, 0))
+        if not path or line < 1:
+            return None, None
+        tail = b""
+        try:
+            self.stream.seek(0)
+            with zipfile.ZipFile(self.stream) as archive, archive.open(path) as member:
+                current, taken = 1, 0
+                while chunk := member.read(1 << 16):
+                    while current < line and b"\n" in chunk:
+                        chunk = chunk.split(b"\n", 1)[1]
+                        current += 1
+                    if current < line:
+                        continue
+                    part = chunk[:offset - taken]
+                    taken += len(part)
+                    tail = (tail + part)[-(1 << 16):]
+                    if taken >= offset:
+                        break
+        except (OSError, KeyError, zipfile.BadZipFile):
+            return None, None
+        found = list(CELL_REFERENCE.finditer(tail))
+        if not found:
+            return None, None
+        letters, digits = found[-1].group(1), found[-1].group(2)
+        index = 0
+        for letter in letters.decode():
+            index = index * 26 + ord(letter) - ord("A") + 1
+        return int(digits), index - 1
 
 
 def _unreadable_xml(error: Exception) -> str:
