@@ -306,6 +306,10 @@ def test_municipality_outside_the_uploaders_scope(make_consultation, make_user):
         (3, "municipality", "14039", "your account may not work on this municipality"),
         (4, "sector", "pirates", "unknown option code or label")]
     assert count(Response) == 0
+    trace = db.session.scalar(db.select(AuditEvent).where(
+        AuditEvent.action == "access.out_of_scope"))
+    assert (trace.actor_id, trace.details["rows"]) == (staff.id, [
+        'row 3, municipality "14039": your account may not work on this municipality'])
     assert run(consultation, csv_bytes([row("14097-900001", municipality="14097")]),
                actor=staff).row_count == 1
 

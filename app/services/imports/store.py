@@ -45,6 +45,12 @@ def import_file(consultation: Consultation, stream: IO[bytes], filename: str, *,
     refuse_draft(consultation)
     kind = file_kind(filename)
     checked = check_file(consultation, stream, kind, actor, progress)
+    if checked.scope_problems and actor is not None:
+        # Reported as row problems; still kept as a trace, like any other out-of-scope attempt.
+        with write_transaction():
+            audit.record("access.out_of_scope", actor=actor, object_type="consultation",
+                         object_id=consultation.id, filename=shown(filename, 250),
+                         rows=[str(problem) for problem in checked.scope_problems[:20]])
     previous = db.session.scalar(db.select(ImportBatch).where(
         ImportBatch.consultation_id == consultation.id, ImportBatch.sha256 == checked.sha256,
         ImportBatch.voided_at.is_(None)))
