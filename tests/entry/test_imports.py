@@ -668,3 +668,12 @@ def test_a_nul_byte_deep_in_a_long_xlsx_sheet_names_its_cell(make_consultation):
     data = xlsx_with(xlsx_bytes(rows), "NULHERE", b"priv\x00ate")
     error = rejected(make_consultation(), data, "forms.xlsx")
     assert [(p.row, p.column) for p in error.rows] == [(1202, "sector")]
+
+
+def test_a_nul_byte_in_the_workbooks_own_xml_is_a_problem_not_an_error(make_consultation):
+    """Read when the workbook opens (as Excel's shared strings are), before any row."""
+    data = xlsx_bytes([row("14039-900001")])
+    data = xlsx_with(data, 'name="Sheet"', b'name="Sh\x00eet"')
+    error = rejected(make_consultation(), data, "forms.xlsx")
+    assert [(p.row, p.column) for p in error.rows] == [(None, "")]
+    assert "NUL byte" in error.rows[0].reason
