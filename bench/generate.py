@@ -268,9 +268,13 @@ def generate_database(db: str, n: int, seed: int = 2016, url: str | None = None)
     return url
 
 
-def write_csv(path: Path, n: int, seed: int = 2016, serial_prefix: str = "IMP",
+def write_csv(path: Path, n: int, seed: int = 2016,
               first_day: date = FIRST_DAY, days: int = DAYS) -> None:
-    """Write n generated responses in the import format (DESIGN.md), all paper, streamed."""
+    """Write n generated responses in the import format (DESIGN.md), all paper, streamed.
+
+    Serials have the shape the import requires: the municipality's code and its own sequence
+    (14039-000001, …), never issued by the app (the import stores them and lists a notice).
+    """
     definition = common.demo_definition()
     themes = [t["code"] for t in definition["themes"]]
     gen = Generator(themes, seed)
@@ -282,16 +286,19 @@ def write_csv(path: Path, n: int, seed: int = 2016, serial_prefix: str = "IMP",
         writer.writerow(["form_serial", "channel", "municipality", "themes", "sector",
                          "heard_via", "age", "problem", "submitted_on"])
         done = 0
+        sequences: dict[str, int] = {}
         while done < n:
             size = min(CHUNK, n - done)
             c = gen.chunk(size)
             buffer = io.StringIO()
             out = csv.writer(buffer)
             for i in range(size):
+                municipality = gen.codes[c["muni"][i]]
+                sequences[municipality] = sequences.get(municipality, 0) + 1
                 ranked = [themes[t] for t in c["ranked"][i][: c["k"][i]]]
                 heard = [h for j, h in enumerate(heard_codes) if c["heard"][i][j]]
                 out.writerow([
-                    f"{serial_prefix}-{done + i + 1:08d}", "paper", gen.codes[c["muni"][i]],
+                    f"{municipality}-{sequences[municipality]:06d}", "paper", municipality,
                     ";".join(ranked), sectors[c["sector"][i]], ";".join(heard),
                     int(c["age"][i]) if c["has_age"][i] else "",
                     TEXTS[c["text"][i]] if c["has_text"][i] else "",

@@ -49,12 +49,19 @@ def responses_import(slug: str, file: Path) -> None:
                 bar.render_finish()
     click.echo(_("Imported %(rows)d response(s) from %(file)s as batch %(id)d.",
                  rows=result.row_count, file=file.name, id=result.batch.id))
+    for notice in result.notices:
+        click.echo(_("  notice: %(notice)s", notice=str(notice)))
 
 
 @responses_cli.command("template")
 @click.argument("slug")
+@click.option("--notes", is_flag=True,
+              help="Print what each column accepts (codes and labels) instead of the template.")
 @command
-def responses_template(slug: str) -> None:
-    """Print the CSV import template of consultation SLUG."""
+def responses_template(slug: str, notes: bool) -> None:
+    """Print the CSV import template of consultation SLUG (importable as it is)."""
     consultation = consultation_or_fail(slug)
-    click.echo(imports.template_csv(consultation), nl=False)
+    if notes:
+        click.echo(imports.template_notes_csv(consultation), nl=False)
+    else:
+        click.echo(imports.template_csv(consultation), nl=False)

@@ -1,4 +1,4 @@
-"""Views of the paper channel: thin, every rule is in services/paper.py and services/imports.py."""
+"""Views of the paper channel: thin, every rule is in services/paper.py and services/imports/."""
 
 from __future__ import annotations
 
@@ -383,6 +383,7 @@ def _progress_path(token: str) -> Path:
 def import_file(slug: str):
     found = _consultation(slug)
     problems: list[imports.Problem] = []
+    notices: list[imports.Problem] = []
     message = None
     if request.method == "POST":
         upload = request.files.get("file")
@@ -399,8 +400,6 @@ def import_file(slug: str):
             try:
                 result = imports.import_file(found, upload.stream, upload.filename,
                                              actor=current_user, progress=progress)
-            except OutOfScope as error:
-                _forbidden(error)
             except imports.ImportRejected as error:
                 message, problems = error.message, error.rows
             except DomainError as error:
@@ -409,14 +408,17 @@ def import_file(slug: str):
                 flash(_("Imported %(rows)d response(s) from %(file)s as batch %(id)d.",
                         rows=result.row_count, file=upload.filename, id=result.batch.id),
                       "success")
-                return redirect(url_for("entry.import_file", slug=slug))
+                if not result.notices:
+                    return redirect(url_for("entry.import_file", slug=slug))
+                notices = result.notices  # shown once, on this page, under the message
             finally:
                 if path is not None:
                     path.unlink(missing_ok=True)
         if message:
             flash(message, "error")
     return render_template("entry/import.html", consultation=found, problems=problems,
-                           batches=imports.batches(found, current_user),
+                           notices=notices, batches=imports.batches(found, current_user),
+                           notes=imports.template_notes(found, current_user),
                            token=secrets.token_hex(8)), 422 if message else 200
 
 
@@ -436,9 +438,20 @@ def import_progress(slug: str, token: str):
 @role_required(*STAFF)
 def import_template(slug: str):
     found = _consultation(slug)
-    return Response("\ufeff" + imports.template_csv(found), mimetype="text/csv",
+    return Response("\ufeff" + imports.template_csv(found, current_user), mimetype="text/csv",
                     headers={"Content-Disposition":
                              f'attachment; filename="{found.slug}-template.csv"'})
+
+
+@bp.route("/<slug>/import/template-notes.csv")
+@role_required(*STAFF)
+def import_template_notes(slug: str):
+    """What each column of the template accepts: codes, and the labels that may replace them."""
+    found = _consultation(slug)
+    return Response("\ufeff" + imports.template_notes_csv(found, current_user),
+                    mimetype="text/csv", headers={
+                        "Content-Disposition":
+                        f'attachment; filename="{found.slug}-template-notes.csv"'})
 
 
 @bp.route("/<slug>/import/<int:batch_id>/void", methods=["POST"])

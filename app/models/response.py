@@ -32,7 +32,11 @@ NOT_VOIDED = "state <> 'voided'"
 class ImportBatch(db.Model):
     """A spreadsheet of responses stored in one transaction, voidable as a whole."""
 
-    __table_args__ = (UniqueConstraint("consultation_id", "sha256"),)
+    # The same file is imported once, unless its batch was voided: then it may come again.
+    __table_args__ = (
+        Index("uq_import_batch_file_not_voided", "consultation_id", "sha256", unique=True,
+              sqlite_where=text("voided_at IS NULL"), postgresql_where=text("voided_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id"), index=True)

@@ -46,12 +46,13 @@ def test_import_xlsx(runner, make_consultation, tmp_path):
 def test_bad_file_lists_every_row_and_exits_non_zero(runner, make_consultation, tmp_path):
     consultation = make_consultation()
     path = tmp_path / "forms.csv"
-    path.write_bytes(csv_bytes([row("S-1", themes="x"), row("S-2"), row("S-1", age="3")]))
+    path.write_bytes(csv_bytes([row("14039-900001", themes="x"), row("14039-900002"),
+                                row("14039-900001", age="3")]))
     result = runner.invoke(args=["responses", "import", consultation.slug, str(path)])
     assert result.exit_code == 1
     assert "The file was refused: 3 problems; nothing was stored." in result.output
     assert 'row 2, themes "x": unknown theme code' in result.output
-    assert 'row 4, form_serial "S-1": duplicate serial: also in row 2' in result.output
+    assert 'row 4, form_serial "14039-900001": duplicate serial: also in row 2' in result.output
     assert 'row 4, age "3": must be between 12 and 120' in result.output
     assert responses() == 0
 
@@ -60,10 +61,10 @@ def test_spanish_report(runner, make_consultation, tmp_path, monkeypatch):
     monkeypatch.setenv("CONSULTA_LANG", "es")
     consultation = make_consultation()
     path = tmp_path / "forms.csv"
-    path.write_bytes(csv_bytes([row("S-1", themes="x")]))
+    path.write_bytes(csv_bytes([row("14039-900001", themes="x")]))
     result = runner.invoke(args=["responses", "import", consultation.slug, str(path)])
     assert result.exit_code == 1
-    assert "fila 2, themes \"x\": código de tema desconocido" in result.output
+    assert "fila 2, themes \"x\": código o nombre de tema desconocidos" in result.output
 
 
 @pytest.mark.parametrize(
@@ -88,3 +89,37 @@ def test_template_command(runner, make_consultation):
     result = runner.invoke(args=["responses", "template", consultation.slug])
     assert result.exit_code == 0
     assert result.output.startswith("form_serial,channel,municipality,themes,sector,")
+
+
+def test_a_draft_takes_no_import(runner, make_consultation, tmp_path):
+    consultation = make_consultation()
+    consultation.is_draft = True
+    db.session.commit()
+    path = tmp_path / "forms.csv"
+    path.write_bytes(csv_bytes(serials(2)))
+    result = runner.invoke(args=["responses", "import", consultation.slug, str(path)])
+    assert result.exit_code == 1
+    assert f'The consultation "{consultation.slug}" is a draft' in result.output
+    assert responses() == 0
+
+
+def test_citizens_words_and_unissued_serials(runner, make_consultation, tmp_path):
+    consultation = make_consultation()
+    path = tmp_path / "forms.csv"
+    path.write_bytes(csv_bytes([row("14039-900001", problem="=SUM(A1) corrupción"),
+                                row("14039-900002", problem="@todos")]))
+    result = runner.invoke(args=["responses", "import", consultation.slug, str(path)])
+    assert result.exit_code == 0, result.output
+    assert ('  notice: row 2, form_serial "14039-900001": the app did not issue this serial'
+            in result.output)
+    assert responses() == 2
+
+
+def test_template_notes_command(runner, make_consultation):
+    consultation = make_consultation()
+    result = runner.invoke(args=["responses", "template", consultation.slug, "--notes"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "column,code,label_es,label_en,note"
+    assert "sector,private,Sector privado,Private sector," in lines
+    assert "municipality,14039,Guadalajara,Guadalajara," in lines

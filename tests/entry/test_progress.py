@@ -27,7 +27,7 @@ def busy(make_consultation, people):
     key(consultation, "14039-000004", people.gdl2, q_age="51")
     paper.resolve(consultation, "14039-000004", {"age": "second"}, actor=people.boss)
     imports.import_file(consultation, io.BytesIO(csv_bytes([
-        row("T-1", municipality="14097"), row("T-2", municipality="14097"),
+        row("14097-900001", municipality="14097"), row("14097-900002", municipality="14097"),
         row("", channel="online", municipality="14097")])), "t.csv", actor=None)
     return consultation
 

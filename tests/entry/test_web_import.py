@@ -53,15 +53,17 @@ def test_bad_file_shows_every_problem_in_a_table(client, auth, people, make_cons
     consultation = make_consultation()
     auth.login(people.gdl1.email)
     page = upload(client, consultation.slug, csv_bytes([
-        row("S-1", themes="security;health;water;education"), row("S-2", sector="=1+1"),
-        row("S-1", submitted_on="2999-01-01")]))
+        row("14039-900001", themes="security;health;water;education"),
+        row("14039-900002", sector="=1+1"),
+        row("14039-900001", submitted_on="2999-01-01")]))
     assert page.status_code == 422
     assert "Se rechazó el archivo: 4 problemas; no se guardó nada." in page.text
     assert "demasiados temas: máximo 3" in page.text
-    assert "no se aceptan fórmulas" in page.text
+    assert "código o etiqueta de opción desconocidos" in page.text
     assert "folio duplicado: también en la fila 2" in page.text
     assert "la fecha está en el futuro" in page.text
-    assert page.text.count("<tr><td>") == 4
+    problems_table = page.text.split('id="problems"')[1].split("</table>")[0]
+    assert problems_table.count("<tr><td>") == 4
     assert count(Response) == 0
 
 
@@ -69,15 +71,26 @@ def test_english_report(client, auth, people, make_consultation):
     consultation = make_consultation()
     auth.login(people.gdl1.email)
     client.get("/language/en")
-    page = upload(client, consultation.slug, csv_bytes([row("S-1", sector="pirates")]))
+    page = upload(client, consultation.slug, csv_bytes([row("14039-900001", sector="pirates")]))
     assert "unknown option code" in page.text
 
 
-def test_outside_scope_is_403_and_stores_nothing(client, auth, people, make_consultation):
+def test_outside_scope_is_a_row_problem_and_stores_nothing(client, auth, people,
+                                                           make_consultation):
+    """Issue 18: one out-of-scope row was a bare 403; it is a row of the problem table."""
     consultation = make_consultation()
     auth.login(people.tlajo.email)
-    page = upload(client, consultation.slug, csv_bytes([row("S-1", municipality="14039")]))
-    assert page.status_code == 403
+    client.get("/language/en")
+    page = upload(client, consultation.slug, csv_bytes([
+        row("14097-900001", municipality="14097"), row("14039-900001", municipality="14039"),
+        row("14097-900002", municipality="14097", age="7")]))
+    assert page.status_code == 422
+    assert "The file was refused: 2 problems; nothing was stored." in page.text
+    assert ("<tr><td>3</td><td>municipality</td><td>14039</td><td>your account may not work "
+            "on this municipality</td></tr>") in page.text
+    assert "<tr><td>4</td><td>age</td><td>7</td><td>must be between 12 and 120</td></tr>" \
+        in page.text
+    assert 'id="import-form"' in page.text  # the same page, ready for the corrected file
     assert count(Response) == 0
     assert count(ImportBatch) == 0
 
@@ -94,7 +107,7 @@ def test_same_file_twice(client, auth, people, make_consultation):
 
 @pytest.mark.parametrize(("data", "name", "message"), [
     (b"", "forms.csv", "el archivo está vacío"),
-    (csv_bytes([row("S-1", problem="Niños")], encoding="latin-1"), "forms.csv",
+    (csv_bytes([row("14039-900001", problem="Niños")], encoding="latin-1"), "forms.csv",
      "no es texto UTF-8"),
     (b"a", "forms.pdf", "Solo se pueden importar archivos .csv y .xlsx"),
 ])
@@ -183,3 +196,140 @@ def test_supervisor_voids_a_batch(client, auth, people, make_consultation, login
     assert f"Lote de importación {batch_id} anulado." in page.text
     assert db.session.scalars(db.select(Response.state)).all() == ["voided", "voided"]
     assert "Anulado: Capturado dos veces" in page.text
+
+
+# Issue 18 ------------------------------------------------------------------------------------
+
+
+def test_template_download_is_importable_by_the_staff_who_downloads_it(client, login_as, people,
+                                                                      make_consultation):
+    consultation = make_consultation()
+    login_as(people.tlajo)
+    template = client.get(f"/entry/{consultation.slug}/import/template.csv").data
+    assert template.decode("utf-8-sig").splitlines()[1].startswith("14097-000001,paper,14097,")
+    page = upload(client, consultation.slug, template)
+    assert "Se importaron 1 respuesta(s)" in page.text
+
+
+def test_the_page_and_the_notes_list_codes_and_labels(client, login_as, people,
+                                                      make_consultation):
+    consultation = make_consultation()
+    login_as(people.tlajo)
+    page = client.get(f"/entry/{consultation.slug}/import")
+    notes = page.text.split('id="template-notes"')[1].split("</details>")[0]
+    assert "<tr><td>sector</td><td>private</td><td>Sector privado</td><td>Private sector</td>" \
+        in notes
+    assert "<tr><td>themes</td><td>security</td><td>Inseguridad</td><td>Insecurity</td>" in notes
+    assert "<td>14097</td>" in notes
+    assert "<td>14039</td>" not in notes
+    response = client.get(f"/entry/{consultation.slug}/import/template-notes.csv")
+    assert response.mimetype == "text/csv"
+    lines = response.data.decode("utf-8-sig").splitlines()
+    assert lines[0] == "column,code,label_es,label_en,note"
+    assert "heard_via,radio_tv,Radio o televisión,Radio or television,varias separadas por ;" \
+        in lines
+
+
+def test_a_draft_takes_no_upload(client, login_as, people, make_consultation):
+    consultation = make_consultation()
+    consultation.is_draft = True
+    db.session.commit()
+    login_as(people.gdl1)
+    page = upload(client, consultation.slug, csv_bytes(serials(2)))
+    assert page.status_code == 422
+    assert f"La consulta \"{consultation.slug}\" es un borrador" in page.text.replace(
+        "&#34;", '"')
+    assert count(Response) == 0
+
+
+def test_unissued_serials_are_listed_after_the_upload(client, login_as, people,
+                                                      make_consultation):
+    consultation = make_consultation()
+    login_as(people.gdl1)
+    page = upload(client, consultation.slug, csv_bytes(serials(2)))
+    assert page.status_code == 200
+    assert "Se importaron 2 respuesta(s)" in page.text
+    notices = page.text.split('id="notices"')[1].split("</table>")[0]
+    assert notices.count("<tr><td>") == 2
+    assert "<td>14039-000001</td><td>la aplicación no emitió este folio" in notices
+
+
+def test_a_regional_supervisor_sees_and_voids_their_regions_batch(client, login_as, people,
+                                                                  make_consultation, make_user):
+    from app.models import Municipality, UserRegion
+
+    consultation = make_consultation()
+    login_as(people.gdl1)
+    upload(client, consultation.slug, csv_bytes(serials(2)))
+    batch_id = db.session.scalar(db.select(ImportBatch.id))
+    supervisor = make_user("supervisor", email="region@example.org")
+    supervisor.region_rows.append(UserRegion(
+        region_number=db.session.get(Municipality, "14039").region_number))
+    db.session.commit()
+    login_as(supervisor)
+    page = client.get(f"/entry/{consultation.slug}/import")
+    assert f"Anular el lote {batch_id}" in page.text
+    page = client.post(f"/entry/{consultation.slug}/import/{batch_id}/void",
+                       data={"reason": "Capturado dos veces"}, follow_redirects=True)
+    assert f"Lote de importación {batch_id} anulado." in page.text
+    assert db.session.scalars(db.select(Response.state)).all() == ["voided", "voided"]
+
+
+def signed_in_session(base: str, email: str):
+    """Return a requests session signed in through the real sign-in form (CSRF included)."""
+    import re
+
+    import requests
+
+    from tests.conftest import PASSWORD
+
+    session = requests.Session()
+    form = session.get(f"{base}/auth/login", timeout=30)
+    token = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', form.text).group(1)
+    signed = session.post(f"{base}/auth/login", timeout=30, allow_redirects=False,
+                          data={"csrf_token": token, "email": email, "password": PASSWORD})
+    assert signed.status_code == 302, signed.text[:500]
+    return session
+
+
+def post_file(session, base: str, slug: str, data: bytes, name: str = "forms.csv"):
+    import re
+
+    page = session.get(f"{base}/entry/{slug}/import", timeout=30)
+    token = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+    return session.post(f"{base}/entry/{slug}/import", timeout=60,
+                        data={"csrf_token": token, "token": "0123456789abcdef"},
+                        files={"file": (name, data, "text/csv")})
+
+
+def test_a_real_server_reports_an_out_of_scope_row_and_stores_citizens_words(
+        gunicorn_server, people, make_consultation):
+    """Issue 18.1 and 18.9 through gunicorn: a bare 403 and a refused "=SUM(A1) corrupción"."""
+    import html
+
+    from app.models import Answer
+
+    consultation = make_consultation()
+    email = people.tlajo.email
+    base = gunicorn_server()
+    session = signed_in_session(base, email)
+    page = post_file(session, base, consultation.slug, csv_bytes([
+        row("14097-900001", municipality="14097", problem="=SUM(A1) corrupción"),
+        row("14039-900002", municipality="14039")]))
+    assert page.status_code == 422
+    text = html.unescape(page.text)
+    assert "Se rechazó el archivo: 1 problema; no se guardó nada." in text
+    assert ("<tr><td>3</td><td>municipality</td><td>14039</td><td>tu cuenta no puede trabajar "
+            "en este municipio</td></tr>") in text
+    assert 'id="import-form"' in text
+    assert count(Response) == 0
+    page = post_file(session, base, consultation.slug, csv_bytes([
+        row("14097-900001", municipality="14097", problem="=SUM(A1) corrupción"),
+        row("14097-900002", municipality="14097", problem="@todos baches"),
+        row("14097-900003", municipality="14097", problem="+52 33 1234 5678")]))
+    assert page.status_code == 200
+    assert "Se importaron 3 respuesta(s)" in html.unescape(page.text)
+    db.session.rollback()  # end the test's read transaction: the server wrote after it began
+    assert list(db.session.scalars(db.select(Answer.text_value).where(
+        Answer.text_value.is_not(None)).order_by(Answer.response_id))) == [
+        "=SUM(A1) corrupción", "@todos baches", "+52 33 1234 5678"]

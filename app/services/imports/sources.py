@@ -1,0 +1,219 @@
+"""Reading an import file: CSV or XLSX rows as lists of strings, streamed, never held whole."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import IO, Any
+
+from flask_babel import gettext as _
+
+from app.services.errors import DomainError
+from app.services.imports.problems import Problem, shown
+
+# A cell longer than this cannot be a valid answer; reading it whole is still bounded.
+MAX_CELL = 2_000_000
+
+csv.field_size_limit(max(csv.field_size_limit(), MAX_CELL))
+CELL_REFERENCE = re.compile(rb'<c r="([A-Z]{1,3})([0-9]+)"')
+
+
+def file_kind(filename: str) -> str:
+    """Return csv or xlsx from a file name, or raise a DomainError."""
+    lower = (filename or "").lower()
+    if lower.endswith(".csv"):
+        return "csv"
+    if lower.endswith(".xlsx"):
+        return "xlsx"
+    raise DomainError(_("Only .csv and .xlsx files can be imported (got \"%(name)s\").",
+                        name=shown(filename)))
+
+# Reading ------------------------------------------------------------------------------------
+
+
+def _sha256(stream: IO[bytes]) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    stream.seek(0)
+    while chunk := stream.read(1 << 16):
+        digest.update(chunk)
+        size += len(chunk)
+    stream.seek(0)
+    return digest.hexdigest(), size
+
+
+class _CsvSource:
+    """Rows of a UTF-8 CSV stream as lists of strings; decoding problems are collected."""
+
+    def __init__(self, stream: IO[bytes], problems: list[Problem]):
+        self.stream = stream
+        self.problems = problems
+        self.bytes_read = 0
+        self.line = 0
+
+    def _lines(self) -> Iterator[str]:
+        self.stream.seek(0)
+        for raw in self.stream:
+            self.bytes_read += len(raw)
+            self.line += 1
+            if self.line == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError:
+                self.problems.append(Problem(
+                    self.line, "", shown(raw.decode("utf-8", "replace")),
+                    _("this line is not UTF-8 text; save the file as \"CSV UTF-8\" and "
+                      "try again")))
+                yield raw.decode("utf-8", "replace")
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        reader = csv.reader(self._lines(), strict=True)
+        number = 0
+        try:
+            for number, row in enumerate(reader, start=1):  # noqa: B007 - used after the loop
+                yield number, row
+        except csv.Error as error:
+            self.problems.append(Problem(
+                number + 1, "", "",
+                _("the file cannot be read as CSV here (%(reason)s); nothing after this "
+                  "row was checked", reason=str(error))))
+
+    def position(self) -> int:
+        return self.bytes_read
+
+
+class _XlsxSource:
+    """Rows of the first sheet of an XLSX stream, read-only, as lists of strings."""
+
+    def __init__(self, stream: IO[bytes], problems: list[Problem]):
+        self.stream = stream
+        self.problems = problems
+        self.done = 0
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        from xml.etree.ElementTree import ParseError
+        from zipfile import BadZipFile
+
+        from openpyxl import load_workbook
+
+        self.stream.seek(0)
+        try:
+            # data_only=False: a cell holding a formula gives the formula as typed ("=SUM(A1)"),
+            # never a value computed by the spreadsheet.
+            workbook = load_workbook(self.stream, read_only=True, data_only=False)
+        except ParseError as error:
+            self.problems.append(Problem(None, "", "", _unreadable_xml(error)))
+            return
+        except (BadZipFile, KeyError, OSError, ValueError):
+            self.problems.append(Problem(None, "", "", _("the file is not a valid XLSX "
+                                                          "workbook")))
+            return
+        try:
+            sheet = workbook.worksheets[0]
+            header: list[str] = []
+            try:
+                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                    self.done = number
+                    cells = [_cell_text(value) for value in values]
+                    header = header or cells
+                    yield number, cells
+            except ParseError as error:
+                row, column = self._cell_at(getattr(sheet, "_worksheet_path", ""), error)
+                name = ""
+                if column is not None:
+                    name = (header[column].strip() if column < len(header) else "") or \
+                        _("column %(n)d", n=column + 1)
+                self.problems.append(Problem(row or self.done + 1, name, "",
+                                             _unreadable_xml(error)))
+        finally:
+            workbook.close()
+
+    def position(self) -> int:
+        return self.done
+
+    def _cell_at(self, path: str, error: Exception) -> tuple[int | None, int | None]:
+        """Return the row number and column index of the sheet cell where the XML broke.
+
+        Expat reports a line and a byte offset in it; the last cell reference (`<c r="C5"`)
+        before that point names the cell. Read as a stream, keeping only a short tail.
+        """
+        import zipfile
+
+        line, offset = getattr(error, "position", (0, 0))
+        if not path or line < 1:
+            return None, None
+        tail = b""
+        try:
+            self.stream.seek(0)
+            with zipfile.ZipFile(self.stream) as archive, archive.open(path) as member:
+                current, taken = 1, 0
+                while chunk := member.read(1 << 16):
+                    while current < line and b"\n" in chunk:
+                        chunk = chunk.split(b"\n", 1)[1]
+                        current += 1
+                    if current < line:
+                        continue
+                    part = chunk[:offset - taken]
+                    taken += len(part)
+                    tail = (tail + part)[-(1 << 16):]
+                    if taken >= offset:
+                        break
+        except (OSError, KeyError, zipfile.BadZipFile):
+            return None, None
+        found = list(CELL_REFERENCE.finditer(tail))
+        if not found:
+            return None, None
+        letters, digits = found[-1].group(1), found[-1].group(2)
+        index = 0
+        for letter in letters.decode():
+            index = index * 26 + ord(letter) - ord("A") + 1
+        return int(digits), index - 1
+
+
+def _unreadable_xml(error: Exception) -> str:
+    return _("the sheet cannot be read from here on: a cell holds a character a spreadsheet "
+             "cannot hold, such as a NUL byte (%(reason)s); remove it and save the file again",
+             reason=str(error))
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "text") and not isinstance(value, str):
+        return str(value.text or "")  # an array formula: its text, as typed
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() \
+            else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _source(kind: str, stream: IO[bytes], problems: list[Problem]):
+    return _CsvSource(stream, problems) if kind == "csv" else _XlsxSource(stream, problems)
+
+
+def _xlsx_rows(stream: IO[bytes]) -> int:
+    """Return the row count an XLSX sheet declares (for the progress bar), 0 if unknown."""
+    from xml.etree.ElementTree import ParseError
+    from zipfile import BadZipFile
+
+    from openpyxl import load_workbook
+
+    stream.seek(0)
+    try:
+        workbook = load_workbook(stream, read_only=True)
+        rows = workbook.worksheets[0].max_row or 0
+        workbook.close()
+    except (BadZipFile, KeyError, OSError, ValueError, IndexError, ParseError):
+        rows = 0
+    stream.seek(0)
+    return rows
