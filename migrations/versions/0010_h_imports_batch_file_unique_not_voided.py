@@ -1,7 +1,7 @@
 """A voided import batch frees its file: (consultation, sha256) unique among live batches only
 
 Revision ID: 0010_h_imports
-Revises: 0009_response_theme_pattern
+Revises: 0010_h_paper
 Create Date: 2026-12-02 15:40:00
 
 An import batch's file was unique per consultation forever: once its batch was voided (typed
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0010_h_imports'
-down_revision = '0009_response_theme_pattern'
+down_revision = '0010_h_paper'
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import AuditEvent, ImportBatch, PaperBatch, Response
-from app.services import imports
+from app.services import imports, paper
 from app.services.errors import DomainError, OutOfScope
 from app.services.imports import checks, store
 from app.util import local_today
@@ -643,13 +643,6 @@ def test_a_voided_batch_frees_its_file_and_serials_for_the_check(make_consultati
     db.session.rollback()
 
 
-def _serials_unique_among_live_responses_only() -> bool:
-    return any(index.name == "uq_response_serial_not_voided"
-               for index in Response.__table__.indexes)
-
-
-@pytest.mark.skipif(not _serials_unique_among_live_responses_only(),
-                    reason="needs the partial unique index on response serials (branch h-paper)")
 def test_the_same_file_imports_again_after_its_batch_was_voided(make_consultation, make_user):
     consultation = make_consultation()
     supervisor = make_user("supervisor", all_municipalities=True)
@@ -677,3 +670,20 @@ def test_a_nul_byte_in_the_workbooks_own_xml_is_a_problem_not_an_error(make_cons
     error = rejected(make_consultation(), data, "forms.xlsx")
     assert [(p.row, p.column) for p in error.rows] == [(None, "")]
     assert "NUL byte" in error.rows[0].reason
+
+
+def test_a_form_voided_on_the_keying_screen_can_be_imported(make_consultation, make_user):
+    """A keying voided on the entry screen no longer holds its serial for an import."""
+    from tests.entry.test_keying import form
+
+    consultation = make_consultation()
+    clerk = make_user("staff", municipalities=["14039"])
+    supervisor = make_user("supervisor", all_municipalities=True)
+    paper.create_batch(consultation, "14039", 10, actor=supervisor)
+    answers = paper.parse_keying(consultation, form())
+    paper.submit_keying(consultation, "14039-000005", answers, actor=clerk)
+    data = csv_bytes([row("14039-000005")])
+    assert [p.column for p in imports.check_file(
+        consultation, io.BytesIO(data), "csv", None).problems] == ["form_serial"]
+    paper.void_form(consultation, "14039-000005", "Keyed on the wrong stack", actor=supervisor)
+    assert run(consultation, data).row_count == 1

@@ -461,7 +461,8 @@ def _stored_duplicates(consultation: Consultation, serial_rows: dict[str, int]) 
                                     _("duplicate serial: a response with this serial is "
                                       "already stored")))
         keyed = db.session.scalars(db.select(PaperKeying.serial).distinct().where(
-            PaperKeying.consultation_id == consultation.id, _one_of(PaperKeying.serial, part)))
+            PaperKeying.consultation_id == consultation.id, PaperKeying.voided_at.is_(None),
+            _one_of(PaperKeying.serial, part)))
         for serial in keyed:
             problems.append(Problem(serial_rows[serial], "form_serial", serial,
                                     _("duplicate serial: this form is being keyed on the "
