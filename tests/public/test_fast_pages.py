@@ -299,7 +299,8 @@ def test_a_fault_in_a_fast_page_leaves_it_to_flask(app, consultation, flask_call
 # other request; a new one may change these pages too: review app/public/fast.py, then add it.
 REVIEWED_HOOKS = {
     "before_request": {None: ["CSRFProtect.init_app.<locals>.csrf_protect",
-                              "_enforce_session_timeouts", "_require_admin_two_factor"]},
+                              "_enforce_session_timeouts", "_require_admin_two_factor",
+                              "refuse_nul"]},
     "after_request": {None: ["LoginManager._update_remember_cookie", "_add_security_headers"],
                       "public": ["_no_store"]},
     "teardown_request": {},
