@@ -17,9 +17,10 @@ from flask_babel import force_locale, format_date, get_locale, refresh
 from flask_babel import gettext as _
 from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
 from markupsafe import Markup, escape
+from werkzeug.exceptions import ServiceUnavailable
 
 from app.auth.decorators import public
-from app.extensions import csrf, limiter
+from app.extensions import csrf, db, limiter
 from app.public import bp
 from app.security import signed_in
 from app.services import public_form, submissions
@@ -154,9 +155,36 @@ def _csrf_ok() -> bool:
 @limiter.limit(answer_rate_limit, methods=["POST"])
 def answer(slug: str):
     if request.method == "POST":
-        stored = _store_at_once(slug)
-        if stored is not None:
-            return stored
+        try:
+            stored = _store_at_once(slug)
+            if stored is not None:
+                return stored
+            return _answer(slug)
+        except submissions.database_down_errors():
+            # The database is unreachable or full: show the answers again, say so; the
+            # posted token stays valid, so sending again stores the answer once.
+            return _not_stored(slug)
+    return _answer(slug)
+
+
+def _not_stored(slug: str):
+    current_app.logger.exception("An online answer could not be stored")
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the session's connection may be gone as well
+        db.session.remove()
+    consultation = public_form.kept(slug)
+    if consultation is None:
+        # No questionnaire in memory to show the answers in (a process that never showed
+        # this form and cannot read it now).
+        return render_template("errors/error.html", error=ServiceUnavailable(),
+                               message=submissions.not_stored_message()), 503
+    values = submissions.read_form(consultation, request.form)
+    return _render_form(consultation, values, _posted_token(consultation),
+                        notice=submissions.not_stored_message(), status=503)
+
+
+def _answer(slug: str):
     consultation = _consultation(slug)
     reason = submissions.unavailable_reason(consultation)
     if reason:

@@ -57,6 +57,24 @@ class FormChanged(DomainError):
     """The consultation was edited between reading the form and storing it: check again."""
 
 
+def database_down_errors() -> tuple[type[BaseException], ...]:
+    """Return the exceptions of a database that cannot take the answer right now: unreachable
+    (PostgreSQL refused or closed the connection, the pool timed out) or unable to write
+    (SQLite's "database or disk is full", "database is locked" past its timeout, PostgreSQL's
+    disk full). The driver's OperationalError covers them (psycopg's DiskFull is one), and
+    SQLAlchemy's wrappers when the ORM session met them. Nothing of the answer was stored: a
+    statement or transaction is whole or not at all."""
+    from sqlalchemy import exc
+
+    return (db.engine.dialect.dbapi.OperationalError, exc.OperationalError,
+            exc.TimeoutError, exc.DisconnectionError)
+
+
+def not_stored_message() -> str:
+    return _("We could not save your answer: nothing was stored. Your answers are kept below; "
+             "please try again in a moment.")
+
+
 # --- one-time tokens ----------------------------------------------------------------------
 
 def _signer(consultation: Consultation) -> Signer:
