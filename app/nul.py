@@ -9,7 +9,8 @@ it. The rule, applied before any view runs (refuse_nul, a request hook):
   naming the parameter, as a JSON error under /api/ (or when JSON is asked for), else a page;
 - every field of a posted form (staff forms: paper keying, import, builder, accounts): a 400
   naming the field; nothing is stored, and the browser's Back button returns to the form;
-- the online answer form (public.answer) is left to its view, which knows its fields: a text
+- the online answer form (public.answer, and public.answer_another, which shows it again with
+  the answers a browser sent after answering) is left to its view, which knows its fields: a text
   answer holding NUL is a problem of that question, shown next to it with every answer kept
   (the NUL removed from the kept text), so sending again stores the person's words.
 
@@ -26,7 +27,7 @@ from app.security import wants_json
 
 NUL = "\x00"
 # Views that check their own posted fields for NUL (and keep what was typed).
-FORMS_CHECKED_BY_THEIR_VIEW = {"public.answer"}
+FORMS_CHECKED_BY_THEIR_VIEW = {"public.answer", "public.answer_another"}
 
 
 def init_app(app: Flask) -> None:

@@ -149,3 +149,12 @@ def test_nul_through_a_real_server(gunicorn_server, consultation):
     assert refused.value.code == 400
     refused.value.close()
     assert count(Response) == 0
+
+
+def test_answers_carried_to_another_persons_form_lose_their_nul(client, consultation):
+    client.post("/c/abierta/answer",
+                data=valid_answer(form_token(client.get("/c/abierta/answer").text)))
+    response = client.post("/c/abierta/answer/another", data={
+        "carried": "1", "municipality": "14039", "q_problem": "Baches" + NUL + " aquí"})
+    assert response.status_code == 200
+    assert "Baches aquí</textarea>" in response.get_data(as_text=True)
