@@ -13,11 +13,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from analysis.mpl import ensure_loaded
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 # matplotlib is imported by the functions that draw, not with the module: the app's processes
-# (web workers, the CLI) start without it and load it on the first chart.
+# (web workers, the CLI) start without it and load it on the first chart, once, under a lock
+# (analysis/mpl.py: threads drawing their first charts at once).
 
 FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
 COLOR = "#0b5cad"
@@ -25,12 +28,14 @@ ACCENT = "#a4161a"
 
 
 def _percent():
+    ensure_loaded()
     from matplotlib.ticker import PercentFormatter
 
     return PercentFormatter(1.0)
 
 
 def _figure(rows: int) -> Figure:
+    ensure_loaded()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -88,6 +93,7 @@ def heatmap_chart(table: pd.DataFrame, title: str, colorbar_label: str,
 
     An empty table gives a figure with the title and empty_text (e.g. "No votes").
     """
+    ensure_loaded()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -132,6 +138,7 @@ def render(figure: Figure, fmt: str) -> bytes:
     """Return the figure as PNG or SVG bytes."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be png or svg, not {fmt!r}")
+    ensure_loaded()
     buffer = io.BytesIO()
     metadata = {"Date": None} if fmt == "svg" else {}
     figure.savefig(buffer, format=fmt, dpi=100, metadata=metadata)

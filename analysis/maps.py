@@ -29,12 +29,14 @@ from xml.sax.saxutils import escape
 import numpy as np
 import pandas as pd
 
+from analysis.mpl import ensure_loaded
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from matplotlib.path import Path as MplPath
 
 # matplotlib is imported by the functions that draw, not with the module: the app's processes
-# start without it and load it on the first map.
+# start without it and load it on the first map, once, under a lock (analysis/mpl.py).
 
 # ColorBrewer "Blues" (sequential, colour-blind safe), from light to dark: up to 7 classes.
 PALETTE = ["#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#084594"]
@@ -69,6 +71,7 @@ def load_geometry(path: str) -> Geometry:
     """Read the GeoJSON once per process (cached by path): paths and shared border segments."""
     import json
 
+    ensure_loaded()
     from matplotlib.path import Path as MplPath
 
     data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -230,6 +233,7 @@ def render_map(
     metro = {code for code, inside in zip(table["municipality"], table["metro"], strict=True)
              if inside}
 
+    ensure_loaded()
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch, PathPatch
 
@@ -289,6 +293,7 @@ def render_map(
 
 def _segments_path(segments: list[tuple]) -> MplPath:
     """Join border segments in one path (one SVG element rather than thousands)."""
+    ensure_loaded()
     from matplotlib.path import Path as MplPath
 
     if not segments:
@@ -299,6 +304,7 @@ def _segments_path(segments: list[tuple]) -> MplPath:
 
 
 def figure_png(figure: Figure) -> bytes:
+    ensure_loaded()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
     return buffer.getvalue()
@@ -310,6 +316,7 @@ _DECIMALS = re.compile(r"(\d\.\d)\d+")
 
 def figure_svg(figure: Figure, tooltips: Mapping[str, str]) -> bytes:
     """Return the SVG with a <title> (name and figure) as first child of each municipality."""
+    ensure_loaded()
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", metadata={"Date": None})
     # Matplotlib writes six decimals of a pixel; one is plenty and shrinks the file by half.

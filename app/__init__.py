@@ -61,12 +61,13 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(results_bp)
     app.register_blueprint(maps_bp, url_prefix="/maps")
 
-    from app import cli, security
+    from app import cli, nul, security
 
     cli.init_app(app)
     _register_template_helpers(app)
     _register_error_handlers(app)
     security.init_app(app)
+    nul.init_app(app)
 
     if app.config["FAST_PUBLIC_PAGES"]:
         from app.public.fast import FastPages

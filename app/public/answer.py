@@ -17,9 +17,10 @@ from flask_babel import force_locale, format_date, get_locale, refresh
 from flask_babel import gettext as _
 from flask_wtf.csrf import ValidationError, generate_csrf, validate_csrf
 from markupsafe import Markup, escape
+from werkzeug.exceptions import ServiceUnavailable
 
 from app.auth.decorators import public
-from app.extensions import csrf, limiter
+from app.extensions import csrf, db, limiter
 from app.public import bp
 from app.security import signed_in
 from app.services import public_form, submissions
@@ -154,14 +155,46 @@ def _csrf_ok() -> bool:
 @limiter.limit(answer_rate_limit, methods=["POST"])
 def answer(slug: str):
     if request.method == "POST":
-        stored = _store_at_once(slug)
-        if stored is not None:
-            return stored
+        try:
+            if answered_receipt(slug):
+                return _post_after_answering(slug)
+            stored = _store_at_once(slug)
+            if stored is not None:
+                return stored
+            return _answer(slug)
+        except submissions.database_down_errors():
+            # The database is unreachable or full: show the answers again, say so; the
+            # posted token stays valid, so sending again stores the answer once.
+            return _not_stored(slug)
+    return _answer(slug)
+
+
+def _not_stored(slug: str):
+    current_app.logger.exception("An online answer could not be stored")
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the session's connection may be gone as well
+        db.session.remove()
+    consultation = public_form.kept(slug)
+    if consultation is None:
+        # No questionnaire in memory to show the answers in (a process that never showed
+        # this form and cannot read it now).
+        return render_template("errors/error.html", error=ServiceUnavailable(),
+                               message=submissions.not_stored_message()), 503
+    values = submissions.read_form(consultation, request.form)
+    return _render_form(consultation, values, _posted_token(consultation),
+                        notice=submissions.not_stored_message(), status=503)
+
+
+def _answer(slug: str):
     consultation = _consultation(slug)
     reason = submissions.unavailable_reason(consultation)
     if reason:
         return _render_unavailable(consultation, reason, refused=request.method == "POST")
     if request.method in ("GET", "HEAD"):
+        receipt = answered_receipt(slug)
+        if receipt:
+            return _render_answered(consultation, receipt)
         return _render_form(consultation, FormValues(), submissions.issue_token(consultation))
 
     values = submissions.read_form(consultation, request.form)
@@ -246,8 +279,86 @@ def _to_stored(consultation: ConsultationCopy, token: str):
 
 
 def _to_thanks(consultation: ConsultationCopy, receipt_code: str):
+    _remember(consultation.slug, receipt_code)
     return redirect(url_for("public.thanks", slug=consultation.slug,
                             receipt_code=receipt_code), code=303)
+
+
+# --- this browser already answered ----------------------------------------------------------
+# After an answer is stored, the session (the signed cookie that already carries the CSRF
+# token: nothing personal, no tracking, gone when the browser ends the session) keeps its
+# receipt code per consultation. The form then shows that receipt and an "Answer for another
+# person" button (a shared device) instead of an empty form, and a form loaded before the
+# answer and sent afterwards from this browser (the Back button) stores nothing.
+
+ANSWERED = "answered"  # session key: {consultation slug: receipt code}
+ANSWERED_KEPT = 8  # consultations remembered per browser (the cookie stays small)
+# The posted fields carried over to the form by "Answer for another person".
+NOT_CARRIED = {"csrf_token", "submission_token", "switch_language", "website"}
+
+
+def answered_receipt(slug: str) -> str | None:
+    """Return the receipt code of the answer sent from this browser to consultation slug."""
+    answered = session.get(ANSWERED)
+    return answered.get(slug) if isinstance(answered, dict) else None
+
+
+def _remember(slug: str, receipt_code: str) -> None:
+    answered = session.get(ANSWERED)
+    answered = dict(answered) if isinstance(answered, dict) else {}
+    answered.pop(slug, None)
+    answered[slug] = receipt_code
+    while len(answered) > ANSWERED_KEPT:
+        answered.pop(next(iter(answered)))
+    session[ANSWERED] = answered
+
+
+def _forget(slug: str) -> None:
+    answered = session.get(ANSWERED)
+    if isinstance(answered, dict) and slug in answered:
+        answered = {key: code for key, code in answered.items() if key != slug}
+        if answered:
+            session[ANSWERED] = answered
+        else:
+            session.pop(ANSWERED)
+
+
+def _render_answered(consultation: ConsultationCopy, receipt: str, carried=(),
+                     status: int = 200):
+    return render_template("public/answered.html", consultation=consultation, receipt=receipt,
+                           carried=carried, posted=request.method == "POST"), status
+
+
+def _post_after_answering(slug: str):
+    """A form posted from a browser that already answered this consultation: a replay of
+    the answer stored (same token) shows its receipt; any other form (one loaded before the
+    answer, sent with Back) stores nothing and shows the receipt with the choice to answer
+    for another person, the posted answers carried over to that form."""
+    consultation = _consultation(slug)
+    try:
+        token = submissions.check_token(consultation, request.form.get("submission_token"))
+    except submissions.InvalidToken:
+        token = None
+    if token is not None:
+        found = _to_stored(consultation, token)
+        if found is not None:
+            return found
+    carried = [(name, value) for name, value in request.form.items(multi=True)
+               if name not in NOT_CARRIED and len(value) <= submissions.MAX_KEPT_LENGTH]
+    return _render_answered(consultation, answered_receipt(slug), carried, status=409)
+
+
+@bp.route("/c/<slug>/answer/another", methods=["POST"])
+@public
+def answer_another(slug: str):
+    """Forget this browser's answer to the consultation and show the form for someone else:
+    empty, or with the answers carried from a form sent after answering."""
+    consultation = _consultation(slug)
+    _forget(slug)
+    if request.form.get("carried") != "1":
+        return redirect(url_for("public.answer", slug=slug), code=303)
+    values = submissions.read_form(consultation, request.form)
+    return _render_form(consultation, values, submissions.issue_token(consultation))
 
 
 @bp.route("/c/<slug>/thanks/<receipt_code>")
@@ -322,7 +433,7 @@ class _Receipt:
 def _no_store(response):
     """Keep answers and receipts out of caches: the next person on a shared computer must not
     find them with the Back button."""
-    if request.endpoint in ("public.answer", "public.thanks"):
+    if request.endpoint in ("public.answer", "public.thanks", "public.answer_another"):
         response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -15,8 +15,9 @@ and hands every other request to Flask untouched. It serves:
   shows that much later here, and an answer sent from the older page is checked against the
   stored version when it is stored, as always (submissions.store).
 - GET /c/<slug>/thanks/<receipt code> with no query string and no cookie but the session,
-  whose session holds nothing but the CSRF token (nobody signed in, no message waiting, no
-  language chosen), for a receipt of that consultation spelled as stored, whose page is kept.
+  whose session holds nothing but the CSRF token and the receipts of this browser's answers
+  (nobody signed in, no message waiting, no language chosen), for a receipt of that
+  consultation spelled as stored, whose page is kept.
   The receipt and the version are read from the database on every request.
 
 Nothing here stores anything. What it shares with Flask's path is the same code, not a copy:
@@ -113,11 +114,12 @@ class FastPages:
         if set(request.cookies) - {app.session_interface.get_cookie_name(app)}:
             return None
         session = app.session_interface.open_session(app, request)
-        if (session is None or set(session) - {_csrf_key(app), "_fresh"}
+        if (session is None or set(session) - {_csrf_key(app), "_fresh", answer.ANSWERED}
                 or app.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST")):
             # Flask's page would differ (someone signed in, a message or language chosen) or
             # Flask would write the session back. ("_fresh" is Flask-Login's mark of a
-            # session whose user was looked up, False without an account: no difference.)
+            # session whose user was looked up, False without an account: no difference;
+            # answer.ANSWERED, the receipts of this browser's answers, only changes the form.)
             return None
         locale = _locale(app, environ)
         kept = app.extensions.get(answer.THANKS_CACHE, {}).get((slug, locale))

@@ -31,6 +31,7 @@ from app.extensions import db
 from app.i18n import localized
 from app.models import Consultation, Question, Response
 from app.models.response import theme_pattern
+from app.nul import NUL
 from app.services.errors import DomainError
 from app.services.geography import is_municipality
 from app.services.public_form import ConsultationCopy, version_key, version_row_key
@@ -54,6 +55,24 @@ class InvalidToken(DomainError):
 
 class FormChanged(DomainError):
     """The consultation was edited between reading the form and storing it: check again."""
+
+
+def database_down_errors() -> tuple[type[BaseException], ...]:
+    """Return the exceptions of a database that cannot take the answer right now: unreachable
+    (PostgreSQL refused or closed the connection, the pool timed out) or unable to write
+    (SQLite's "database or disk is full", "database is locked" past its timeout, PostgreSQL's
+    disk full). The driver's OperationalError covers them (psycopg's DiskFull is one), and
+    SQLAlchemy's wrappers when the ORM session met them. Nothing of the answer was stored: a
+    statement or transaction is whole or not at all."""
+    from sqlalchemy import exc
+
+    return (db.engine.dialect.dbapi.OperationalError, exc.OperationalError,
+            exc.TimeoutError, exc.DisconnectionError)
+
+
+def not_stored_message() -> str:
+    return _("We could not save your answer: nothing was stored. Your answers are kept below; "
+             "please try again in a moment.")
 
 
 # --- one-time tokens ----------------------------------------------------------------------
@@ -137,6 +156,8 @@ class FormValues:
     answers: dict[str, list[str]] = field(default_factory=dict)  # question code -> values
     consent: bool = False
     website: str = ""
+    # Codes of the text questions whose posted answer held NUL (removed from the kept text).
+    nul_answers: set[str] = field(default_factory=set)
     extra_positions: list[str] = field(default_factory=list)  # theme_<n> beyond max (tampered)
 
     def answer(self, code: str) -> str:
@@ -162,7 +183,10 @@ class Cleaned:
 
 
 def _kept(value: str) -> str:
-    return value[:MAX_KEPT_LENGTH]
+    # NUL cannot be stored (PostgreSQL) nor typed: it is never kept (app/nul.py). A text
+    # answer that held one is a problem of its question (read_form notes it); in a code (a
+    # municipality, a theme, an option) it is only dropped.
+    return value[:MAX_KEPT_LENGTH].replace(NUL, "")
 
 
 def read_form(consultation: Consultation, form: MultiDict) -> FormValues:
@@ -170,7 +194,7 @@ def read_form(consultation: Consultation, form: MultiDict) -> FormValues:
     values = FormValues(
         municipality=_kept(form.get("municipality", "")).strip(),
         consent=form.get("consent") == "y",
-        website=form.get("website", ""),
+        website=_kept(form.get("website", "")),
     )
     if consultation.theme_ranked:
         values.ranked = [
@@ -185,7 +209,10 @@ def read_form(consultation: Consultation, form: MultiDict) -> FormValues:
     else:
         values.themes = [_kept(v).strip() for v in form.getlist("themes") if v.strip()]
     for question in consultation.questions:
-        posted = [_kept(v) for v in form.getlist(f"q_{question.code}")]
+        raw = form.getlist(f"q_{question.code}")
+        posted = [_kept(v) for v in raw]
+        if question.type == "text" and any(NUL in v for v in raw):
+            values.nul_answers.add(question.code)
         if question.type == "text":
             # Browsers send line breaks as CRLF; count and store them as one character.
             posted = [v.replace("\r\n", "\n") for v in posted]
@@ -211,7 +238,8 @@ def validate(consultation: Consultation, values: FormValues) -> tuple[Cleaned | 
     answers: dict[str, Any] = {}
     for question in consultation.questions:
         answers[question.code] = _validate_question(
-            question, values.answers.get(question.code, []), problems
+            question, values.answers.get(question.code, []), problems,
+            nul_found=question.code in values.nul_answers,
         )
     if not values.consent:
         problems.append(Problem("consent", "consent", _("Privacy notice"),
@@ -285,7 +313,7 @@ def number_text(value: float | None) -> str:
 
 
 def _validate_question(question: Question, posted: list[str],
-                       problems: list[Problem]) -> Any:
+                       problems: list[Problem], nul_found: bool = False) -> Any:
     key = f"q_{question.code}"
 
     def add(message: str, anchor: str = key) -> None:
@@ -342,6 +370,10 @@ def _validate_question(question: Question, posted: list[str],
             return None
         return number
     text = raw.strip()
+    if nul_found:
+        add(_("This text held a character that cannot be stored (NUL), often pasted with text "
+              "from another program. It was removed: check your answer and send it again."))
+        return None
     if not text:
         if question.required:
             add(_("Write an answer."))

@@ -279,3 +279,57 @@ def test_axe_finds_no_serious_violation(browser, live_server, demo, lang):
     problems["thanks"] = _axe_problems(page)
     assert problems == {"form": [], "errors": [], "thanks": []}
     context.close()
+
+
+def count_responses() -> int:
+    db.session.rollback()
+    return db.session.scalar(db.select(db.func.count(Response.id)))
+
+
+def fill_and_send(page, problem: str = "") -> None:
+    page.select_option("#municipality", "14039")
+    page.select_option("#theme_1", "health")
+    page.check("#q_sector-public")
+    if problem:
+        page.fill("#q_problem", problem)
+    page.check("#consent")
+    page.click("#send")
+
+
+def test_back_after_answering_does_not_count_twice_and_another_person_can_answer(
+        browser, live_server, demo):
+    context, page = new_page(browser)
+    form = live_server + "/c/abierta/answer"
+    # A second tab of the same browser holds the form loaded before the answer.
+    older = context.new_page()
+    older.goto(form)
+    page.goto(form)
+    fill_and_send(page, problem="Faltan medicinas.")
+    page.wait_for_url(re.compile(r"/thanks/"))
+    receipt = page.url.rsplit("/", 1)[1]
+    assert count_responses() == 1
+
+    # Back: the form is not shown refilled; this browser's receipt is.
+    page.go_back()
+    page.wait_for_load_state("load")
+    assert "Ya respondiste esta consulta desde este navegador." in page.content()
+    assert receipt in page.content()
+    assert page.locator("#q_problem").count() == 0
+
+    # The form loaded before the answer, sent now: nothing stored, the receipt shown.
+    fill_and_send(older, problem="Otra vez.")
+    older.wait_for_selector("#answer-another")
+    assert "no se guardó" in older.content()
+    assert receipt in older.content()
+    assert count_responses() == 1
+
+    # Another person on this device: an empty form, and their answer is stored.
+    page.click("#answer-another")
+    page.wait_for_selector("#answer-form")
+    assert page.input_value("#q_problem") == ""
+    assert page.input_value("#municipality") == ""
+    fill_and_send(page, problem="Falta alumbrado.")
+    page.wait_for_url(re.compile(r"/thanks/"))
+    assert page.url.rsplit("/", 1)[1] != receipt
+    assert count_responses() == 2
+    context.close()

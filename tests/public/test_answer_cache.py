@@ -311,6 +311,7 @@ def test_the_kept_thank_you_page_is_the_rendered_page_with_its_receipt(
     client.get(f"/language/{lang}")
     thanks = []
     for _ in range(3):
+        client.post(FORM + "/another")  # three people answering from one browser
         token = form_token(client.get(FORM).get_data(as_text=True))
         thanks.append(client.post(FORM, data=valid_answer(token)).headers["Location"])
     first = client.get(thanks[0]).get_data(as_text=True)
@@ -366,13 +367,20 @@ def test_a_replay_refused_by_an_edit_or_a_closing_still_shows_the_first_receipt(
     assert db.session.scalar(db.select(db.func.count(Response.id))) == 1
 
 
-def test_an_answer_sent_by_a_visitor_does_not_rewrite_the_session_cookie(client, consultation):
-    """Nobody is signed in: the session keeps the CSRF token only, set by the form."""
+def test_an_answer_sent_by_a_visitor_keeps_only_its_receipt_in_the_session(client, app,
+                                                                          consultation):
+    """Nobody is signed in: the session keeps the CSRF token, set by the form, and the
+    receipt of the answer sent (so that the form shows it again rather than counting twice);
+    nothing else."""
     form = client.get(FORM)
     assert "session=" in form.headers.get("Set-Cookie", "")
     response = client.post(FORM, data=valid_answer(form_token(form.get_data(as_text=True))))
     assert response.status_code == 303
-    assert "Set-Cookie" not in response.headers
+    assert "session=" in response.headers["Set-Cookie"]
+    session = app.session_interface.get_signing_serializer(app).loads(
+        client.get_cookie("session").value)
+    receipt = response.headers["Location"].rsplit("/", 1)[1]
+    assert session == {"csrf_token": session["csrf_token"], "answered": {"abierta": receipt}}
     assert client.get(response.headers["Location"]).status_code == 200
 
 

@@ -299,7 +299,8 @@ def test_a_fault_in_a_fast_page_leaves_it_to_flask(app, consultation, flask_call
 # other request; a new one may change these pages too: review app/public/fast.py, then add it.
 REVIEWED_HOOKS = {
     "before_request": {None: ["CSRFProtect.init_app.<locals>.csrf_protect",
-                              "_enforce_session_timeouts", "_require_admin_two_factor"]},
+                              "_enforce_session_timeouts", "_require_admin_two_factor",
+                              "refuse_nul"]},
     "after_request": {None: ["LoginManager._update_remember_cookie", "_add_security_headers"],
                       "public": ["_no_store"]},
     "teardown_request": {},
@@ -318,3 +319,14 @@ def test_the_app_has_no_request_hook_the_fast_pages_were_not_checked_against(app
                     for blueprint, functions in hooks.items() if functions}
              for kind, hooks in found.items()}
     assert names == REVIEWED_HOOKS
+
+
+def test_a_browser_that_answered_gets_its_receipt_from_flask_not_a_fast_form(app, consultation,
+                                                                            flask_calls):
+    app.test_client().get(FORM)  # Flask keeps the form's page
+    client, thanks = answered(app)
+    flask_calls.clear()
+    page = client.get(FORM)
+    assert flask_calls == [FORM]
+    assert thanks.rsplit("/", 1)[1] in page.get_data(as_text=True)
+    assert 'name="submission_token"' not in page.get_data(as_text=True)
