@@ -48,8 +48,17 @@ LAST_SEEN_STEP = 60
 BACKGROUND_ENDPOINTS = {"entry.import_progress"}
 
 
+HEADERS_KEY = "consulta.security_headers"
+
+
 def init_app(app: Flask) -> None:
     """Install the security hooks and error handlers on the app."""
+    headers = list(_SECURITY_HEADERS)
+    if app.config.get("HSTS_MAX_AGE"):
+        # Production serves HTTPS only: browsers are told to never try plain HTTP again.
+        headers.append(("strict-transport-security", "Strict-Transport-Security",
+                        f"max-age={int(app.config['HSTS_MAX_AGE'])}"))
+    app.extensions[HEADERS_KEY] = headers
     app.before_request(_enforce_session_timeouts)
     app.before_request(_require_admin_two_factor)
     app.after_request(_add_security_headers)
@@ -128,16 +137,19 @@ def _require_admin_two_factor():
 _SECURITY_HEADERS = [(name.lower(), name, value) for name, value in SECURITY_HEADERS.items()]
 
 
-def add_security_headers(headers) -> None:
-    """Add each of SECURITY_HEADERS that the response does not set itself."""
+def add_security_headers(headers, app: Flask | None = None) -> None:
+    """Add each of the app's security headers (SECURITY_HEADERS, and HSTS when HSTS_MAX_AGE
+    is set) that the response does not set itself."""
+    wanted = app.extensions.get(HEADERS_KEY, _SECURITY_HEADERS) if app else _SECURITY_HEADERS
     # One pass over the response's headers, not one setdefault per name: a third of the time.
     present = {name.lower() for name, _value in headers}
-    headers.extend([(name, value) for lower, name, value in _SECURITY_HEADERS
-                    if lower not in present])
+    headers.extend([(name, value) for lower, name, value in wanted if lower not in present])
 
 
 def _add_security_headers(response):
-    add_security_headers(response.headers)
+    from flask import current_app
+
+    add_security_headers(response.headers, current_app)
     if signed_in():
         # Pages seen by staff are never kept by the browser or a shared cache.
         response.headers["Cache-Control"] = "no-store"

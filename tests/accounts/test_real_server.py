@@ -80,3 +80,52 @@ def test_a_cookie_copied_before_sign_out_is_refused_after(app, gunicorn_server, 
         answer = thief.request("/auth/account")
         assert answer.status == 302, answer.body[:300]
         assert "/auth/login" in answer.location
+
+
+def test_wrong_passwords_are_counted_across_workers(app, gunicorn_server, make_user):
+    """Two gunicorn workers counting in Redis let exactly 5 wrong passwords through; each
+    counting in its own memory let 7 to 10 through."""
+    import uuid
+
+    import redis
+
+    from tests.accounts.test_rate_limit import REDIS_URL
+    from tests.conftest import missing
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.exceptions.RedisError as error:
+        missing(f"Redis not reachable at {REDIS_URL}: {error.__class__.__name__}")
+    prefix = f"test-{uuid.uuid4().hex}"
+    make_user("staff", email="ana@example.org")
+    base = gunicorn_server(workers=2, RATELIMIT_ENABLED="true", RATELIMIT_STORAGE_URI=REDIS_URL,
+                           RATELIMIT_KEY_PREFIX=prefix)
+    try:
+        statuses = [Browser(base).sign_in("ana@example.org", "wrong password!!").status
+                    for _ in range(10)]
+        assert statuses == [401] * 5 + [429] * 5, statuses
+        # Even the right password waits now, from this address.
+        assert Browser(base).sign_in("ana@example.org", PASSWORD).status == 429
+    finally:
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(f"*{prefix}*"):
+            client.delete(key)
+
+
+def test_production_refuses_per_process_rate_limit_counts(tmp_path):
+    """memory:// counts each worker apart: production does not start with it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import GUNICORN_ENV
+
+    env = {**os.environ, **GUNICORN_ENV, "RATELIMIT_ENABLED": "true",
+           "RATELIMIT_STORAGE_URI": "memory://", "INSTANCE_PATH": str(tmp_path)}
+    env.pop("TEST_DATABASE_URL", None)
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], env=env,
+                            capture_output=True, text=True, timeout=60,
+                            cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode != 0
+    assert "RATELIMIT_STORAGE_URI must name a store shared by every process" in result.stderr
