@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 import time
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +26,39 @@ MAX_PASSWORD_LENGTH = 128
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common_passwords.txt"
 
 
+@lru_cache(maxsize=1)
 def _common_passwords() -> frozenset[str]:
     with COMMON_PASSWORDS_FILE.open(encoding="utf-8") as handle:
-        return frozenset(line.strip().lower() for line in handle if line.strip())
+        return frozenset(line.strip().lower() for line in handle
+                         if line.strip() and not line.startswith("#"))
+
+
+# Look-alike characters people put in place of letters ("P@ssw0rd").
+_LOOK_ALIKES = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
+                              "@": "a", "$": "s", "!": "i", "8": "b"})
+_KEYBOARD_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm", "abcdefghijklmnopqrstuvwxyz")
+# Words of this platform and place, which an attacker tries first with digits around them.
+_SITE_WORDS = ("consulta", "abierta", "jalisco", "gobierno", "guadalajara", "mexico")
+
+
+def _is_pattern(password: str) -> bool:
+    """Return whether the password is one character, a short unit repeated ("abcabcabcabc"),
+    or mostly a run of neighbours on the keyboard or in the alphabet ("123456789012",
+    "qwertyuiop12", "zyxwvutsrqpo")."""
+    lowered = password.lower()
+    if len(set(lowered)) < 4:
+        return True
+    for size in range(1, 5):
+        unit = lowered[:size]
+        if (unit * (len(lowered) // size + 1))[:len(lowered)] == lowered:
+            return True
+    steps = 0
+    for first, second in zip(lowered, lowered[1:], strict=False):
+        if any(first in row and second in row
+               and abs(row.index(first) - row.index(second)) in (1, len(row) - 1)
+               for row in _KEYBOARD_ROWS):
+            steps += 1
+    return steps >= 0.75 * (len(lowered) - 1)
 
 
 def password_problems(password: str, email: str = "") -> list[str]:
@@ -39,14 +71,23 @@ def password_problems(password: str, email: str = "") -> list[str]:
         problems.append(_("The password must have at most %(num)d characters.",
                           num=MAX_PASSWORD_LENGTH))
     lowered = password.lower()
-    local_part = email.split("@")[0].lower()
-    # "Qwertyuiop123!" is a common word with digits and symbols around it: compare its core.
+    # "Qwertyuiop123!" is a common word with digits and symbols around it: compare its core;
+    # "P@ssw0rd-2026" is one with look-alikes: compare its letters once those are read back.
     core = lowered.strip("0123456789!@#$%&*?._- ")
+    letters = re.sub(r"[^a-zñáéíóúü]", "", lowered.translate(_LOOK_ALIKES))
+    plain_letters = re.sub(r"[^a-zñáéíóúü]", "", lowered)
     common = _common_passwords()
-    if lowered in common or core in common or len(set(password)) < 4 or (
-        local_part and len(local_part) >= 4 and local_part in lowered
-    ):
+    site = any(plain_letters in (word, word * 2) or letters == word for word in _SITE_WORDS)
+    if lowered in common or core in common or letters in common or plain_letters in common \
+            or site:
         problems.append(_("This password is too common or too easy to guess; choose another."))
+    elif _is_pattern(password):
+        problems.append(_("This password is a repeated or sequential pattern (like \"aaaa\", "
+                          "\"abcabc\" or \"123456\"); choose another."))
+    local_part, _at, domain = email.lower().partition("@")
+    names = {local_part, *re.split(r"[._+-]", local_part), domain.split(".")[0]}
+    if any(len(name) >= 4 and name in lowered for name in names):
+        problems.append(_("The password must not contain your email address or your name."))
     return problems
 
 
