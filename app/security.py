@@ -4,13 +4,26 @@ enrolment for administrators, and the answers to CSRF failures and out-of-scope 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
-from flask import Flask, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 
-from app.extensions import db
+from app.extensions import db, limiter
 from app.services.errors import OutOfScope
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -59,6 +72,10 @@ def init_app(app: Flask) -> None:
         headers.append(("strict-transport-security", "Strict-Transport-Security",
                         f"max-age={int(app.config['HSTS_MAX_AGE'])}"))
     app.extensions[HEADERS_KEY] = headers
+    try:
+        networks(app.config.get("ANSWER_RATE_LIMIT_EXEMPT") or "")
+    except ValueError as error:
+        raise RuntimeError(f"ANSWER_RATE_LIMIT_EXEMPT: {error}") from None
     app.before_request(_enforce_session_timeouts)
     app.before_request(_require_admin_two_factor)
     app.after_request(_add_security_headers)
@@ -147,8 +164,6 @@ def add_security_headers(headers, app: Flask | None = None) -> None:
 
 
 def _add_security_headers(response):
-    from flask import current_app
-
     add_security_headers(response.headers, current_app)
     if signed_in():
         # Pages seen by staff are never kept by the browser or a shared cache.
@@ -184,6 +199,37 @@ class _Forbidden:
 
 
 def _config(name: str, default=None):
-    from flask import current_app
-
     return current_app.config.get(name, default)
+
+
+# --- Rate limits set by settings ----------------------------------------------------------
+
+
+@lru_cache(maxsize=32)
+def networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Parse a comma-separated list of addresses or CIDR networks ("10.0.0.0/8, 2001:db8::/32")."""
+    return tuple(ip_network(part.strip(), strict=False) for part in value.split(",")
+                 if part.strip())
+
+
+def exempt_addresses(setting: str) -> Callable[[], bool]:
+    """Return a check for Flask-Limiter's exempt_when: is the request's address in the
+    allowlist of networks named by the setting (a school, a town hall's kiosks)?"""
+
+    def exempt() -> bool:
+        allowed = networks(current_app.config.get(setting) or "")
+        if not allowed:
+            return False
+        try:
+            address = ip_address(request.remote_addr or "")
+        except ValueError:
+            return False
+        return any(address in network for network in allowed)
+
+    return exempt
+
+
+# Public map and chart images: each is a matplotlib drawing, the dearest thing a visitor can
+# ask for. One budget per address for all of them (IMAGE_RATE_LIMIT); staff are not counted.
+image_rate_limit = limiter.shared_limit(lambda: current_app.config["IMAGE_RATE_LIMIT"],
+                                        scope="public-images", exempt_when=signed_in)
