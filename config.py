@@ -70,7 +70,8 @@ class Config:
     SESSION_IDLE_TIMEOUT = _int("SESSION_IDLE_TIMEOUT", 2 * 3600)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     # Prefix of the counters' keys, for several sites (or test runs) sharing one Redis.
-    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "consulta")
+    # (Flask-Limiter keeps the first non-empty prefix it sees in a process: empty by default.)
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
     # Posts of the public answer form per address. A town hall, a school computer room or a
