@@ -106,9 +106,14 @@ def test_production_tells_browsers_to_keep_to_https(app, database_url, make_cons
     assert "Strict-Transport-Security" not in app.test_client().get("/").headers
     make_consultation("open", slug="abierta")
     served = create_app(_config(database_url, HSTS_MAX_AGE=31536000))
-    for url in ["/", "/auth/login", "/c/abierta/answer", "/no-such-page"]:
-        response = served.test_client().get(url)
-        assert response.headers["Strict-Transport-Security"] == "max-age=31536000", url
+    try:
+        for url in ["/", "/auth/login", "/c/abierta/answer", "/no-such-page"]:
+            response = served.test_client().get(url)
+            assert response.headers["Strict-Transport-Security"] == "max-age=31536000", url
+    finally:
+        with served.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def test_production_refuses_rate_limits_counted_in_each_process(monkeypatch):

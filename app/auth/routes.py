@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import time
 from urllib.parse import urlsplit
@@ -129,20 +130,26 @@ def _known_device() -> bool:
     if not value:
         return False
     try:
-        emails = _device_serializer().loads(value, max_age=DEVICE_DAYS * 86400)
+        tags = _device_serializer().loads(value, max_age=DEVICE_DAYS * 86400)
     except BadData:
         return False
-    return isinstance(emails, list) and _email_typed() in emails
+    return isinstance(tags, list) and _email_tag(_email_typed()) in tags
+
+
+def _email_tag(email: str) -> str:
+    """Return a short digest of the email: the cookie names accounts without showing them."""
+    return hashlib.sha256(email.encode()).hexdigest()[:16]
 
 
 def _remember_device(response, email: str):
     try:
-        emails = _device_serializer().loads(request.cookies.get(DEVICE_COOKIE, ""),
-                                            max_age=DEVICE_DAYS * 86400)
+        tags = _device_serializer().loads(request.cookies.get(DEVICE_COOKIE, ""),
+                                          max_age=DEVICE_DAYS * 86400)
     except BadData:
-        emails = []
-    emails = [email] + [known for known in emails if known != email][:4]
-    response.set_cookie(DEVICE_COOKIE, _device_serializer().dumps(emails),
+        tags = []
+    tag = _email_tag(email)
+    tags = [tag] + [known for known in tags if known != tag][:4]
+    response.set_cookie(DEVICE_COOKIE, _device_serializer().dumps(tags),
                         max_age=DEVICE_DAYS * 86400, path="/auth/",
                         secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True,
                         samesite="Lax")
