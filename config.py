@@ -69,13 +69,28 @@ class Config:
     SESSION_REFRESH_EACH_REQUEST = False
     SESSION_IDLE_TIMEOUT = _int("SESSION_IDLE_TIMEOUT", 2 * 3600)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # Prefix of the counters' keys, for several sites (or test runs) sharing one Redis.
+    # (Flask-Limiter keeps the first non-empty prefix it sees in a process: empty by default.)
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_HEADERS_ENABLED = True
-    # Posts of the public answer form per address (a town hall or school shares one address).
-    ANSWER_RATE_LIMIT = os.environ.get("ANSWER_RATE_LIMIT", "20 per minute;300 per hour")
-    # Failed sign-ins (wrong password or code) allowed per typed email and per address.
-    LOGIN_RATE_LIMIT_ACCOUNT = os.environ.get("LOGIN_RATE_LIMIT_ACCOUNT", "5 per 15 minutes")
+    # Posts of the public answer form per address. A town hall, a school computer room or a
+    # campus shares one address: 30 machines behind one NAT answering within minutes must pass
+    # (README, "Answering online"); the addresses in ANSWER_RATE_LIMIT_EXEMPT (CIDR, comma
+    # separated) are not limited at all.
+    ANSWER_RATE_LIMIT = os.environ.get("ANSWER_RATE_LIMIT", "60 per minute;600 per hour")
+    ANSWER_RATE_LIMIT_EXEMPT = os.environ.get("ANSWER_RATE_LIMIT_EXEMPT", "")
+    # Public map and chart images drawn on request (each costs a matplotlib drawing).
+    IMAGE_RATE_LIMIT = os.environ.get("IMAGE_RATE_LIMIT", "60 per minute;600 per hour")
+    # Failed sign-ins (wrong password or code) allowed per address (whatever the email), per
+    # typed email from one address, and per typed email from all addresses together (browsers
+    # that signed in to that account before are spared this last one).
     LOGIN_RATE_LIMIT_ADDRESS = os.environ.get("LOGIN_RATE_LIMIT_ADDRESS", "30 per 15 minutes")
+    LOGIN_RATE_LIMIT_ACCOUNT = os.environ.get("LOGIN_RATE_LIMIT_ACCOUNT", "5 per 15 minutes")
+    LOGIN_RATE_LIMIT_ACCOUNT_ALL = os.environ.get("LOGIN_RATE_LIMIT_ACCOUNT_ALL",
+                                                  "20 per 15 minutes")
+    # Strict-Transport-Security max-age in seconds (0: no header); set in production.
+    HSTS_MAX_AGE = _int("HSTS_MAX_AGE", 0)
     # Administrators must enrol a second factor (TOTP) before doing anything else.
     ADMIN_TOTP_REQUIRED = _bool("ADMIN_TOTP_REQUIRED", True)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)
@@ -108,12 +123,20 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    # Browsers keep to HTTPS for a year once they have seen the site over it.
+    HSTS_MAX_AGE = _int("HSTS_MAX_AGE", 365 * 24 * 3600)
 
     @classmethod
     def check(cls) -> None:
         """Refuse to start without the settings production cannot guess."""
         if not cls.SECRET_KEY:
             raise RuntimeError("SECRET_KEY must be set in production.")
+        if cls.RATELIMIT_ENABLED and cls.RATELIMIT_STORAGE_URI.startswith("memory://"):
+            # Each gunicorn worker would count in its own memory: with two workers 7 to 10
+            # wrong passwords passed instead of 5.
+            raise RuntimeError(
+                "RATELIMIT_STORAGE_URI must name a store shared by every process in production "
+                "(e.g. redis://127.0.0.1:6379/0); memory:// counts each worker apart.")
 
 
 CONFIGS = {

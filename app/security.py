@@ -4,13 +4,26 @@ enrolment for administrators, and the answers to CSRF failures and out-of-scope 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_address, ip_network
 
-from flask import Flask, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 
-from app.extensions import db
+from app.extensions import db, limiter
 from app.services.errors import OutOfScope
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -48,8 +61,21 @@ LAST_SEEN_STEP = 60
 BACKGROUND_ENDPOINTS = {"entry.import_progress"}
 
 
+HEADERS_KEY = "consulta.security_headers"
+
+
 def init_app(app: Flask) -> None:
     """Install the security hooks and error handlers on the app."""
+    headers = list(_SECURITY_HEADERS)
+    if app.config.get("HSTS_MAX_AGE"):
+        # Production serves HTTPS only: browsers are told to never try plain HTTP again.
+        headers.append(("strict-transport-security", "Strict-Transport-Security",
+                        f"max-age={int(app.config['HSTS_MAX_AGE'])}"))
+    app.extensions[HEADERS_KEY] = headers
+    try:
+        networks(app.config.get("ANSWER_RATE_LIMIT_EXEMPT") or "")
+    except ValueError as error:
+        raise RuntimeError(f"ANSWER_RATE_LIMIT_EXEMPT: {error}") from None
     app.before_request(_enforce_session_timeouts)
     app.before_request(_require_admin_two_factor)
     app.after_request(_add_security_headers)
@@ -128,16 +154,17 @@ def _require_admin_two_factor():
 _SECURITY_HEADERS = [(name.lower(), name, value) for name, value in SECURITY_HEADERS.items()]
 
 
-def add_security_headers(headers) -> None:
-    """Add each of SECURITY_HEADERS that the response does not set itself."""
+def add_security_headers(headers, app: Flask | None = None) -> None:
+    """Add each of the app's security headers (SECURITY_HEADERS, and HSTS when HSTS_MAX_AGE
+    is set) that the response does not set itself."""
+    wanted = app.extensions.get(HEADERS_KEY, _SECURITY_HEADERS) if app else _SECURITY_HEADERS
     # One pass over the response's headers, not one setdefault per name: a third of the time.
     present = {name.lower() for name, _value in headers}
-    headers.extend([(name, value) for lower, name, value in _SECURITY_HEADERS
-                    if lower not in present])
+    headers.extend([(name, value) for lower, name, value in wanted if lower not in present])
 
 
 def _add_security_headers(response):
-    add_security_headers(response.headers)
+    add_security_headers(response.headers, current_app)
     if signed_in():
         # Pages seen by staff are never kept by the browser or a shared cache.
         response.headers["Cache-Control"] = "no-store"
@@ -172,6 +199,37 @@ class _Forbidden:
 
 
 def _config(name: str, default=None):
-    from flask import current_app
-
     return current_app.config.get(name, default)
+
+
+# --- Rate limits set by settings ----------------------------------------------------------
+
+
+@lru_cache(maxsize=32)
+def networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Parse a comma-separated list of addresses or CIDR networks ("10.0.0.0/8, 2001:db8::/32")."""
+    return tuple(ip_network(part.strip(), strict=False) for part in value.split(",")
+                 if part.strip())
+
+
+def exempt_addresses(setting: str) -> Callable[[], bool]:
+    """Return a check for Flask-Limiter's exempt_when: is the request's address in the
+    allowlist of networks named by the setting (a school, a town hall's kiosks)?"""
+
+    def exempt() -> bool:
+        allowed = networks(current_app.config.get(setting) or "")
+        if not allowed:
+            return False
+        try:
+            address = ip_address(request.remote_addr or "")
+        except ValueError:
+            return False
+        return any(address in network for network in allowed)
+
+    return exempt
+
+
+# Public map and chart images: each is a matplotlib drawing, the dearest thing a visitor can
+# ask for. One budget per address for all of them (IMAGE_RATE_LIMIT); staff are not counted.
+image_rate_limit = limiter.shared_limit(lambda: current_app.config["IMAGE_RATE_LIMIT"],
+                                        scope="public-images", exempt_when=signed_in)

@@ -93,3 +93,37 @@ def test_out_of_scope_is_403_recorded_and_stores_nothing(scoped_app, make_user, 
     assert event.actor_id == user.id
     assert event.details["path"] == url
     assert event.details["detail"] == "Municipality 14039 is not one of yours."
+
+
+def test_production_tells_browsers_to_keep_to_https(app, database_url, make_consultation):
+    """Strict-Transport-Security in production (HSTS_MAX_AGE), on Flask's pages and on the
+    answer form's fast page alike; not in development or tests, which run over HTTP."""
+    from app import create_app
+    from config import ProductionConfig
+    from tests.conftest import _config
+
+    assert ProductionConfig.HSTS_MAX_AGE == 365 * 24 * 3600
+    assert "Strict-Transport-Security" not in app.test_client().get("/").headers
+    make_consultation("open", slug="abierta")
+    served = create_app(_config(database_url, HSTS_MAX_AGE=31536000))
+    try:
+        for url in ["/", "/auth/login", "/c/abierta/answer", "/no-such-page"]:
+            response = served.test_client().get(url)
+            assert response.headers["Strict-Transport-Security"] == "max-age=31536000", url
+    finally:
+        with served.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_production_refuses_rate_limits_counted_in_each_process(monkeypatch):
+    """memory:// counts each gunicorn worker apart (7 to 10 wrong passwords passed, not 5)."""
+    from config import ProductionConfig
+
+    monkeypatch.setattr(ProductionConfig, "SECRET_KEY", "x" * 32)
+    monkeypatch.setattr(ProductionConfig, "RATELIMIT_ENABLED", True)
+    monkeypatch.setattr(ProductionConfig, "RATELIMIT_STORAGE_URI", "memory://")
+    with pytest.raises(RuntimeError, match="RATELIMIT_STORAGE_URI"):
+        ProductionConfig.check()
+    monkeypatch.setattr(ProductionConfig, "RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/6")
+    ProductionConfig.check()

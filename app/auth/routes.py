@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import time
 from urllib.parse import urlsplit
@@ -23,18 +24,18 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from app.auth import bp
 from app.auth.decorators import public, role_required
-from app.auth.forms import ChangePasswordForm, CodeForm, LoginForm
+from app.auth.forms import ChangePasswordForm, CodeForm, EnrolForm, LoginForm
 from app.extensions import db, limiter, login
 from app.models import ROLES, User
 from app.navigation import register
 from app.security import start_session_clock, wants_json
-from app.services import accounts, audit
+from app.services import accounts
 from app.services.accounts import normalize_email
 from app.services.errors import DomainError
-from app.util import utcnow
 
 login.login_view = "auth.login"
 login.login_message = _l("Please sign in to see this page.")
@@ -73,8 +74,15 @@ def unauthorized():
 
 
 def safe_next(target: str | None) -> str | None:
-    """Return target only when it is a path inside this app (no scheme, host or //)."""
+    """Return target only when it is a path inside this app (no scheme, host or //).
+
+    Control characters and spaces are refused too: a CR/LF would break the Location header
+    (a 500), and browsers drop tabs and newlines from URLs, so "/\t/evil.example" would
+    become "//evil.example".
+    """
     if not target:
+        return None
+    if any(ord(char) < 33 or ord(char) == 127 for char in target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
@@ -84,12 +92,68 @@ def safe_next(target: str | None) -> str | None:
 
 
 def _failed(response) -> bool:
-    """Only refused attempts count against the sign-in limits."""
-    return response.status_code == 401
+    """Refused attempts count against the sign-in limits, and so do attempts that failed on
+    an error: an error must not give a guesser free tries."""
+    return response.status_code == 401 or response.status_code >= 500
+
+
+def _address() -> str:
+    return get_remote_address() or ""
+
+
+def _email_typed() -> str:
+    return normalize_email(request.form.get("email", ""))
+
+
+def _account_address_key() -> str:
+    return f"account:{_email_typed()}|address:{_address()}"
 
 
 def _account_key() -> str:
-    return "account:" + normalize_email(request.form.get("email", ""))
+    return "account:" + _email_typed()
+
+
+# A browser where the account signed in before carries this signed cookie; it is spared the
+# account's all-addresses limit, so guessers spread over many addresses cannot lock the real
+# person out of their usual computer (OWASP's "device cookies").
+DEVICE_COOKIE = "consulta_device"
+DEVICE_DAYS = 180
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="known-device")
+
+
+def _known_device() -> bool:
+    """Return whether this browser signed in to the typed account before."""
+    value = request.cookies.get(DEVICE_COOKIE)
+    if not value:
+        return False
+    try:
+        tags = _device_serializer().loads(value, max_age=DEVICE_DAYS * 86400)
+    except BadData:
+        return False
+    return isinstance(tags, list) and _email_tag(_email_typed()) in tags
+
+
+def _email_tag(email: str) -> str:
+    """Return a short digest of the email: the cookie names accounts without showing them."""
+    return hashlib.sha256(email.encode()).hexdigest()[:16]
+
+
+def _remember_device(response, email: str):
+    try:
+        tags = _device_serializer().loads(request.cookies.get(DEVICE_COOKIE, ""),
+                                          max_age=DEVICE_DAYS * 86400)
+    except BadData:
+        tags = []
+    tag = _email_tag(email)
+    tags = [tag] + [known for known in tags if known != tag][:4]
+    response.set_cookie(DEVICE_COOKIE, _device_serializer().dumps(tags),
+                        max_age=DEVICE_DAYS * 86400, path="/auth/",
+                        secure=current_app.config["SESSION_COOKIE_SECURE"], httponly=True,
+                        samesite="Lax")
+    return response
 
 
 def _pending_key() -> str:
@@ -109,22 +173,27 @@ def _fresh_session() -> None:
 
 
 def _complete_login(user: User, target: str | None):
+    user = accounts.record_sign_in(user.id)
     _fresh_session()
     login_user(user)
     start_session_clock()
-    user.last_login_at = utcnow()
-    audit.record("auth.login", actor=user)
-    db.session.commit()
     flash(_("Signed in as %(email)s.", email=user.email), "success")
-    return redirect(safe_next(target) or url_for("public.index"))
+    return _remember_device(redirect(safe_next(target) or url_for("public.index")), user.email)
 
 
+# Three limits on failed sign-ins, checked in this order: per address (whatever the email);
+# per account and address (a stranger's guesses lock only the stranger's address out of the
+# account); per account from all addresses, a higher threshold over which only browsers that
+# signed in to the account before still get through (see DEVICE_COOKIE).
 @bp.route("/login", methods=["GET", "POST"], endpoint="login")
 @public
-@limiter.limit(_limit("LOGIN_RATE_LIMIT_ADDRESS"), key_func=get_remote_address,
+@limiter.limit(_limit("LOGIN_RATE_LIMIT_ADDRESS"), key_func=_address,
                methods=["POST"], deduct_when=_failed, scope="login-address")
-@limiter.limit(_limit("LOGIN_RATE_LIMIT_ACCOUNT"), key_func=_account_key,
-               methods=["POST"], deduct_when=_failed, scope="login-account")
+@limiter.limit(_limit("LOGIN_RATE_LIMIT_ACCOUNT"), key_func=_account_address_key,
+               methods=["POST"], deduct_when=_failed, scope="login-account-address")
+@limiter.limit(_limit("LOGIN_RATE_LIMIT_ACCOUNT_ALL"), key_func=_account_key,
+               methods=["POST"], deduct_when=_failed, exempt_when=_known_device,
+               scope="login-account")
 def login_view():
     if current_user.is_authenticated:
         return redirect(url_for("public.index"))
@@ -133,8 +202,7 @@ def login_view():
         email = normalize_email(form.email.data)
         user = accounts.find_by_email(email)
         if user is None or not user.active or not user.check_password(form.password.data):
-            audit.record("auth.login_failed", actor=user, actor_label=email)
-            db.session.commit()
+            accounts.record_failed_sign_in(user.id if user is not None else None, email)
             # The same message whether or not the account exists.
             flash(_("Wrong email or password, or the account is deactivated."), "error")
             return render_template("auth/login.html", form=form), 401
@@ -157,7 +225,7 @@ def _pending_user() -> User | None:
 
 @bp.route("/two-factor", methods=["GET", "POST"])
 @public
-@limiter.limit(_limit("LOGIN_RATE_LIMIT_ADDRESS"), key_func=get_remote_address,
+@limiter.limit(_limit("LOGIN_RATE_LIMIT_ADDRESS"), key_func=_address,
                methods=["POST"], deduct_when=_failed, scope="totp-address")
 @limiter.limit(_limit("LOGIN_RATE_LIMIT_ACCOUNT"), key_func=_pending_key,
                methods=["POST"], deduct_when=_failed, scope="totp-account")
@@ -173,8 +241,7 @@ def two_factor():
         if accounts.verify_totp(user.id, form.code.data):
             target = session[PENDING_LOGIN].get("next")
             return _complete_login(db.session.get(User, user.id), target)
-        audit.record("auth.totp_failed", actor=user)
-        db.session.commit()
+        accounts.record_failed_code(user.id)
         form.code.errors.append(_("This code is wrong, expired or already used."))
         return render_template("auth/two_factor.html", form=form), 401
     return render_template("auth/two_factor.html", form=form)
@@ -183,8 +250,8 @@ def two_factor():
 @bp.route("/logout", methods=["POST"])
 @role_required()
 def logout():
-    audit.record("auth.logout", actor=current_user)
-    db.session.commit()
+    # The session ends on the server too: a copy of this cookie is refused from now on.
+    accounts.end_sessions(current_user.id)
     logout_user()
     _fresh_session()
     flash(_("You have signed out."), "success")
@@ -214,22 +281,36 @@ def account():
 @bp.route("/two-factor/setup", methods=["GET", "POST"])
 @role_required()
 def two_factor_setup():
-    """Enrol an authenticator app: scan the QR code, then type one code to prove it."""
+    """Enrol an authenticator app: scan the QR code, then type one code to prove it.
+
+    The password is asked too, and replacing an enrolled app asks a code of the current one.
+    """
     secret = session.get(SETUP_SECRET)
     if secret is None:
         secret = session[SETUP_SECRET] = accounts.new_totp_secret()
-    form = CodeForm()
+    form = EnrolForm()
+    replacing = current_user.totp_secret is not None
     if form.validate_on_submit():
-        if accounts.enable_totp(current_user.id, secret, form.code.data):
+        try:
+            user = accounts.enable_totp(current_user.id, secret, form.code.data,
+                                        password=form.password.data,
+                                        current_code=form.current_code.data)
+        except DomainError as error:
+            form.code.errors.extend(error.problems)
+        else:
             session.pop(SETUP_SECRET, None)
-            flash(_("Two-factor sign-in is on: from now on you will be asked for a code."),
-                  "success")
+            if replacing:
+                # Other sessions ended (new session version); this one carries on.
+                login_user(user)
+                flash(_("Your authenticator app was replaced; your other sessions have "
+                        "ended."), "success")
+            else:
+                flash(_("Two-factor sign-in is on: from now on you will be asked for a code."),
+                      "success")
             return redirect(url_for("auth.account"))
-        form.code.errors.append(_("This code is wrong or expired; check your phone's clock "
-                                  "and type the code now shown."))
     status = 400 if form.is_submitted() else 200
-    return render_template("auth/two_factor_setup.html", form=form,
-                           secret=secret), status
+    return render_template("auth/two_factor_setup.html", form=form, secret=secret,
+                           replacing=replacing), status
 
 
 @bp.route("/two-factor/qr.svg")

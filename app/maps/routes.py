@@ -15,6 +15,7 @@ from app import navigation
 from app.auth.decorators import public, role_required
 from app.maps import bp, present
 from app.models import Consultation
+from app.security import image_rate_limit
 from app.services import consultations as consultation_service
 from app.services import coverage
 from app.services.coverage import FilterError, InvalidTarget, MapQuery
@@ -109,6 +110,7 @@ def _figure(slug: str):
 
 @bp.route("/<slug>/map.png")
 @public
+@image_rate_limit
 def map_png(slug: str):
     _c, _q, _e, _t, figure = _figure(slug)
     return Response(map_drawing.figure_png(figure), mimetype="image/png",
@@ -117,6 +119,7 @@ def map_png(slug: str):
 
 @bp.route("/<slug>/map.svg")
 @public
+@image_rate_limit
 def map_svg(slug: str):
     consultation, query, exact, table, figure = _figure(slug)
     tips = present.tooltips(consultation, table, query, exact)

@@ -170,6 +170,7 @@ class _Page:
 
     def __init__(self, app: Flask, body: str):
         self.body = body.encode()
+        self.app = app
         self.max_cookie_size = app.config["MAX_COOKIE_SIZE"]
         self.vary: set[str] = set()
         self.cookies: list[str] = []
@@ -181,7 +182,7 @@ class _Page:
     def __call__(self, environ, start_response):
         headers = [("Content-Type", "text/html; charset=utf-8"),
                    ("Content-Length", str(len(self.body))), ("Cache-Control", "no-store")]
-        add_security_headers(headers)
+        add_security_headers(headers, self.app)
         if self.vary:
             headers.append(("Vary", ", ".join(sorted(self.vary))))
         headers.extend(("Set-Cookie", cookie) for cookie in self.cookies)

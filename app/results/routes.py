@@ -9,6 +9,7 @@ from app.auth.access import RESULT_ROLES, can_see_results
 from app.auth.decorators import public
 from app.models import Consultation
 from app.results import bp
+from app.security import image_rate_limit
 from app.services import consultations as consultation_service
 from app.services import public_results as results
 from app.util import local_today
@@ -37,6 +38,7 @@ def page(slug: str):
 
 @bp.route("/c/<slug>/results/ranking.png")
 @public
+@image_rate_limit
 def ranking_chart(slug: str):
     consultation = _consultation(slug)
     return Response(results.ranking_chart_png(consultation), mimetype="image/png",

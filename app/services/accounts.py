@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 import time
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +19,46 @@ from app.extensions import db
 from app.models import ROLES, Municipality, Region, User, UserMunicipality, UserRegion, UserRole
 from app.services import audit
 from app.services.errors import DomainError
+from app.util import utcnow
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common_passwords.txt"
 
 
+@lru_cache(maxsize=1)
 def _common_passwords() -> frozenset[str]:
     with COMMON_PASSWORDS_FILE.open(encoding="utf-8") as handle:
-        return frozenset(line.strip().lower() for line in handle if line.strip())
+        return frozenset(line.strip().lower() for line in handle
+                         if line.strip() and not line.startswith("#"))
+
+
+# Look-alike characters people put in place of letters ("P@ssw0rd").
+_LOOK_ALIKES = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
+                              "@": "a", "$": "s", "!": "i", "8": "b"})
+_KEYBOARD_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm", "abcdefghijklmnopqrstuvwxyz")
+# Words of this platform and place, which an attacker tries first with digits around them.
+_SITE_WORDS = ("consulta", "abierta", "jalisco", "gobierno", "guadalajara", "mexico")
+
+
+def _is_pattern(password: str) -> bool:
+    """Return whether the password is one character, a short unit repeated ("abcabcabcabc"),
+    or mostly a run of neighbours on the keyboard or in the alphabet ("123456789012",
+    "qwertyuiop12", "zyxwvutsrqpo")."""
+    lowered = password.lower()
+    if len(set(lowered)) < 4:
+        return True
+    for size in range(1, 5):
+        unit = lowered[:size]
+        if (unit * (len(lowered) // size + 1))[:len(lowered)] == lowered:
+            return True
+    steps = 0
+    for first, second in zip(lowered, lowered[1:], strict=False):
+        if any(first in row and second in row
+               and abs(row.index(first) - row.index(second)) in (1, len(row) - 1)
+               for row in _KEYBOARD_ROWS):
+            steps += 1
+    return steps >= 0.75 * (len(lowered) - 1)
 
 
 def password_problems(password: str, email: str = "") -> list[str]:
@@ -38,14 +71,23 @@ def password_problems(password: str, email: str = "") -> list[str]:
         problems.append(_("The password must have at most %(num)d characters.",
                           num=MAX_PASSWORD_LENGTH))
     lowered = password.lower()
-    local_part = email.split("@")[0].lower()
-    # "Qwertyuiop123!" is a common word with digits and symbols around it: compare its core.
+    # "Qwertyuiop123!" is a common word with digits and symbols around it: compare its core;
+    # "P@ssw0rd-2026" is one with look-alikes: compare its letters once those are read back.
     core = lowered.strip("0123456789!@#$%&*?._- ")
+    letters = re.sub(r"[^a-zñáéíóúü]", "", lowered.translate(_LOOK_ALIKES))
+    plain_letters = re.sub(r"[^a-zñáéíóúü]", "", lowered)
     common = _common_passwords()
-    if lowered in common or core in common or len(set(password)) < 4 or (
-        local_part and len(local_part) >= 4 and local_part in lowered
-    ):
+    site = any(plain_letters in (word, word * 2) or letters == word for word in _SITE_WORDS)
+    if lowered in common or core in common or letters in common or plain_letters in common \
+            or site:
         problems.append(_("This password is too common or too easy to guess; choose another."))
+    elif _is_pattern(password):
+        problems.append(_("This password is a repeated or sequential pattern (like \"aaaa\", "
+                          "\"abcabc\" or \"123456\"); choose another."))
+    local_part, _at, domain = email.lower().partition("@")
+    names = {local_part, *re.split(r"[._+-]", local_part), domain.split(".")[0]}
+    if any(len(name) >= 4 and name in lowered for name in names):
+        problems.append(_("The password must not contain your email address or your name."))
     return problems
 
 
@@ -267,6 +309,46 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(db.select(User).where(User.email == normalize_email(email)))
 
 
+# --- Signing in and out ---------------------------------------------------------------------
+# Each is a write transaction of its own (on SQLite it takes the write lock at BEGIN): a sign-in
+# whose read transaction turned into a write failed "database is locked" under simultaneous
+# sign-ins, instead of queueing like every other write.
+
+
+def record_sign_in(user_id: int) -> User:
+    """Note a successful sign-in (time and audit event)."""
+    with write_transaction() as session:
+        user = _locked_user(session, user_id)
+        user.last_login_at = utcnow()
+        audit.record("auth.login", actor=user)
+    return user
+
+
+def record_failed_sign_in(user_id: int | None, email: str) -> None:
+    """Audit a refused sign-in: the email as typed, and the account when there is one."""
+    with write_transaction() as session:
+        user = session.get(User, user_id) if user_id is not None else None
+        audit.record("auth.login_failed", actor=user, actor_label=email)
+
+
+def record_failed_code(user_id: int) -> None:
+    """Audit a wrong, expired or replayed two-factor code."""
+    with write_transaction() as session:
+        audit.record("auth.totp_failed", actor=session.get(User, user_id))
+
+
+def end_sessions(user_id: int, action: str = "auth.logout", *, actor: User | None = None,
+                 **details: Any) -> User:
+    """End every session of the account, on every host: the session version moves on, and
+    a cookie carrying the old one (a copy made before signing out, say) is refused."""
+    with write_transaction() as session:
+        user = _locked_user(session, user_id)
+        user.session_version += 1
+        audit.record(action, actor=actor or user, object_type="user", object_id=user.id,
+                     **details)
+    return user
+
+
 # --- Two-factor sign-in (TOTP) --------------------------------------------------------------
 
 TOTP_ISSUER = "Consulta Abierta"
@@ -301,31 +383,63 @@ def totp_counter(secret: str, code: str, *, after: int | None = None,
 
 
 def verify_totp(user_id: int, code: str) -> bool:
-    """Check a sign-in code of an enrolled account and remember its step (no replay)."""
-    with write_transaction() as session:
-        user = _locked_user(session, user_id)
-        if not user.totp_secret:
-            return False
-        counter = totp_counter(user.totp_secret, code, after=user.totp_last_counter)
-        if counter is None:
-            return False
-        user.totp_last_counter = counter
-    return True
+    """Check a sign-in code of an enrolled account and use up its step (no replay).
 
-
-def enable_totp(user_id: int, secret: str, code: str) -> bool:
-    """Turn two-factor sign-in on once the person proves their app shows the right code."""
-    counter = totp_counter(secret, code)
+    The step is taken by one conditional UPDATE: of two sign-ins sending the same code at
+    once (on any host), only one moves the stored step forward and succeeds.
+    """
+    user = db.session.get(User, user_id, populate_existing=True)
+    if user is None or not user.totp_secret:
+        return False
+    secret = user.totp_secret
+    counter = totp_counter(secret, code, after=user.totp_last_counter)
     if counter is None:
         return False
     with write_transaction() as session:
+        taken = session.execute(
+            db.update(User)
+            .where(User.id == user_id, User.totp_secret == secret,
+                   db.or_(User.totp_last_counter.is_(None), User.totp_last_counter < counter))
+            .values(totp_last_counter=counter)
+            .execution_options(synchronize_session=False)
+        )
+    return taken.rowcount == 1
+
+
+def enable_totp(user_id: int, secret: str, code: str, *, password: str,
+                current_code: str | None = None) -> User:
+    """Turn two-factor sign-in on once the person proves their app shows the right code.
+
+    The password is asked every time; replacing an enrolled app also asks a code of the
+    current one (a session alone, left open or stolen, must not move the second factor to
+    another phone). Replacing it ends the account's other sessions.
+    """
+    user = _locked_user(db.session, user_id)
+    had = user.totp_secret is not None
+    problems = []
+    if not user.check_password(password or ""):
+        problems.append(_("The password is wrong."))
+    elif had and not verify_totp(user_id, current_code or ""):
+        problems.append(_("The code of your current authenticator app is wrong, expired or "
+                          "already used."))
+    counter = totp_counter(secret, code)
+    if counter is None:
+        problems.append(_("The code of the new app is wrong or expired; check your phone's "
+                          "clock and type the code now shown."))
+    if problems:
+        raise DomainError(_("Two-factor sign-in was not changed."), problems)
+    with write_transaction() as session:
         user = _locked_user(session, user_id)
-        had = user.totp_secret is not None
         user.totp_secret = secret
         user.totp_last_counter = counter
-        audit.record("account.totp_reset" if had else "account.totp_enable", actor=user,
-                     object_type="user", object_id=user.id)
-    return True
+        if had:
+            user.session_version += 1
+            audit.record("account.totp_replace", actor=user, object_type="user",
+                         object_id=user.id, other_sessions_ended=True)
+        else:
+            audit.record("account.totp_enable", actor=user, object_type="user",
+                         object_id=user.id)
+    return user
 
 
 def disable_totp(user_id: int, *, actor: User | None) -> User:

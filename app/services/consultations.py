@@ -28,8 +28,30 @@ QUESTION_KEYS = {"code", "type", "required", "label", "options", "max_length", "
 DEFAULT_TEXT_LENGTH = 2000
 
 
+# A definition is at most 6 levels deep (questions, a question, its options, an option, its
+# label); far deeper is a file built to exhaust the parser (a RecursionError: a 500).
+MAX_JSON_DEPTH = 32
+
+
+def _too_deep(data, limit: int = MAX_JSON_DEPTH) -> bool:
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > limit:
+                return True
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def parse_json(text: str) -> dict:
     """Parse a definition file's text, turning syntax errors into an InvalidDefinition."""
+    deep = InvalidDefinition(
+        _("The file is not valid JSON."),
+        [_("Its brackets are nested more than %(num)d levels deep; a consultation file needs "
+           "far fewer.", num=MAX_JSON_DEPTH)],
+    )
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -38,6 +60,10 @@ def parse_json(text: str) -> dict:
             [_("Line %(line)d, column %(col)d: %(msg)s", line=error.lineno, col=error.colno,
                msg=error.msg)],
         ) from None
+    except RecursionError:
+        raise deep from None
+    if _too_deep(data):
+        raise deep
     if not isinstance(data, dict):
         raise InvalidDefinition(
             _("The file is not valid JSON."), [_("The top level must be a JSON object.")]

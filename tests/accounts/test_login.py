@@ -60,6 +60,13 @@ def test_sign_in_and_out_are_audited(app, client, make_user):
         ("/\\evil.example", "/"),
         ("javascript:alert(1)", "/"),
         ("evil.example", "/"),
+        # A CR/LF broke the Location header (500); browsers drop tabs and newlines from a
+        # URL, so "/\t/evil.example" would have become "//evil.example".
+        ("/\r\nSet-Cookie: x=1", "/"),
+        ("/admin\n", "/"),
+        ("/\t/evil.example", "/"),
+        ("/ /evil.example", "/"),
+        ("/\x00", "/"),
     ],
 )
 def test_next_only_redirects_inside_the_app(app, client, make_user, target, expected):
@@ -208,3 +215,11 @@ def test_own_password_change_refusals(app, client, make_user, data, message):
     db.session.expire_all()
     assert db.session.get(User, user.id).check_password(PASSWORD)
     assert db.session.get(User, user.id).session_version == 1
+
+
+@pytest.mark.parametrize("target", ["/\r\nSet-Cookie: x=1", "/\t/evil.example",
+                                    "https://evil.example/"])
+def test_the_language_switch_redirects_only_inside_the_app(client, target):
+    response = client.get("/language/en", query_string={"next": target})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"

@@ -20,8 +20,24 @@ from app.services.errors import DomainError
         ("x" * 129, "at most 128 characters"),
         ("password1234", "too common"),
         ("Qwertyuiop123", "too common"),
-        ("aaaaaaaaaaaaaaaa", "too common"),
-        ("mariagonzalez-2016", "too common"),  # contains the email's local part
+        ("aaaaaaaaaaaaaaaa", "pattern"),
+        ("mariagonzalez-2016", "your email address or your name"),
+        ("Example.org.2026!", "your email address or your name"),  # the domain's name
+        # From the 20,000-password list, with digits and symbols around, or look-alikes.
+        ("sunshine2026!!", "too common"),
+        ("P@ssw0rd-2026!", "too common"),
+        ("consulta2026!!", "too common"),
+        ("Jalisco-123456", "too common"),
+        ("CONSULTA.ABIERTA.1", "too common"),
+        # Patterns.
+        ("abcdefghijklmn", "pattern"),
+        ("234567890123", "pattern"),
+        ("987654321098", "pattern"),
+        ("zyxwvutsrqpo", "pattern"),
+        ("qwertyuiop[]1", "too common"),
+        ("lkjhgfdsazxcv", "pattern"),
+        ("abcabcabcabc", "pattern"),
+        ("12121212ab12", "pattern"),
     ],
 )
 def test_weak_passwords_are_refused(app, password, expected):
@@ -30,8 +46,23 @@ def test_weak_passwords_are_refused(app, password, expected):
     assert any(expected in problem for problem in problems), problems
 
 
+def test_a_part_of_the_name_is_refused(app):
+    with force_locale("en"):
+        problems = password_problems("Gonzalez de Chapala 77", "maria.gonzalez@example.org")
+    assert problems == ["The password must not contain your email address or your name."]
+
+
+def test_the_list_is_the_20000_common_passwords_and_local_words(app):
+    from app.services.accounts import _common_passwords
+
+    common = _common_passwords()
+    assert len(common) > 19_000
+    assert {"123456", "iloveyou", "contraseña", "jalisco", "chivas"} <= common
+
+
 @pytest.mark.parametrize("length", [12, 64, 128])
 def test_long_passphrases_are_accepted(app, length):
+    assert password_problems("Marea roja en Chapala 7", "maria@example.org") == []
     password = ("Tlaquepaque barro " * 10)[:length - 2] + "7!"
     assert len(password) == length
     assert password_problems(password, "ana@example.org") == []

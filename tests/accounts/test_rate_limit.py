@@ -11,11 +11,15 @@ import redis
 from tests.accounts.conftest import SECRET
 from tests.conftest import PASSWORD, missing
 
+# Database 6 of the local Redis is these tests' own.
+REDIS_URL = "redis://127.0.0.1:6379/6"
+
 
 @pytest.fixture
 def app_config():
     return {"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT_ACCOUNT": "3 per 15 minutes",
-            "LOGIN_RATE_LIMIT_ADDRESS": "5 per 15 minutes"}
+            "LOGIN_RATE_LIMIT_ADDRESS": "5 per 15 minutes",
+            "LOGIN_RATE_LIMIT_ACCOUNT_ALL": "6 per 15 minutes"}
 
 
 def attempt(client, email, password="wrong password!!", address="10.0.0.1"):
@@ -25,17 +29,62 @@ def attempt(client, email, password="wrong password!!", address="10.0.0.1"):
 
 
 @pytest.mark.parametrize("email", ["ana@example.org", "nobody@example.org"])
-def test_failures_are_limited_per_account(app, client, make_user, email):
+def test_failures_are_limited_per_account_and_address(app, client, make_user, email):
     make_user("staff", email="ana@example.org")
     make_user("staff", email="luis@example.org")
-    for number in range(3):
-        assert attempt(client, email, address=f"10.0.1.{number}").status_code == 401
-    # Even the right password is refused now, from any address, and the answer is the same
+    for _ in range(3):
+        assert attempt(client, email, address="10.0.1.1").status_code == 401
+    # Even the right password is refused now from that address, and the answer is the same
     # whether or not the account exists.
-    refused = attempt(client, email, PASSWORD, address="10.0.2.1")
+    refused = attempt(client, email, PASSWORD, address="10.0.1.1")
     assert refused.status_code == 429
     assert "Too many attempts" in refused.get_data(as_text=True)
-    assert attempt(client, "luis@example.org", PASSWORD, address="10.0.2.1").status_code == 302
+    assert attempt(client, "luis@example.org", PASSWORD, address="10.0.1.1").status_code == 302
+
+
+def test_a_stranger_cannot_lock_the_account_out(app, make_user):
+    """Guesses from one address lock that address out of the account, not the person."""
+    make_user("staff", email="ana@example.org")
+    stranger = app.test_client()
+    for _ in range(3):
+        assert attempt(stranger, "ana@example.org", address="10.0.9.9").status_code == 401
+    assert attempt(stranger, "ana@example.org", address="10.0.9.9").status_code == 429
+    ana = app.test_client()
+    assert attempt(ana, "ana@example.org", PASSWORD, address="10.0.1.2").status_code == 302
+
+
+def test_many_addresses_slow_the_account_down_except_where_it_signed_in(app, make_user):
+    """Past the all-addresses threshold the account is refused to new browsers for the
+    window, but the browser where the person signed in before still gets through."""
+    make_user("staff", email="ana@example.org")
+    usual = app.test_client()
+    assert attempt(usual, "ana@example.org", PASSWORD, address="10.0.1.2").status_code == 302
+    usual.post("/auth/logout")
+    for number in range(6):
+        guesser = app.test_client()
+        assert attempt(guesser, "ana@example.org", address=f"10.0.7.{number}").status_code == 401
+    newcomer = app.test_client()
+    assert attempt(newcomer, "ana@example.org", PASSWORD,
+                   address="10.0.8.1").status_code == 429
+    assert attempt(usual, "ana@example.org", PASSWORD, address="10.0.8.2").status_code == 302
+
+
+def test_attempts_that_fail_on_an_error_still_count(app, client, make_user, monkeypatch):
+    """An error (say, a locked database) while refusing a password must not give free tries."""
+    from sqlalchemy.exc import OperationalError
+
+    from app.services import accounts
+
+    make_user("staff", email="ana@example.org")
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    def locked(*args, **kwargs):
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(accounts, "record_failed_sign_in", locked)
+    for _ in range(3):
+        assert attempt(client, "ana@example.org", address="10.0.1.3").status_code == 500
+    assert attempt(client, "ana@example.org", PASSWORD, address="10.0.1.3").status_code == 429
 
 
 def test_failures_are_limited_per_address(app, client, make_user):
@@ -68,7 +117,7 @@ def test_wrong_two_factor_codes_are_limited(app, client, make_user):
 
 def test_several_processes_share_the_count_in_redis(database_url):
     """Two app processes with RATELIMIT_STORAGE_URI=redis://… count failures together."""
-    url = "redis://127.0.0.1:6379"
+    url = REDIS_URL
     try:
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     except redis.exceptions.RedisError as error:
