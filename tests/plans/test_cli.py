@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from app.services.plans import get_by_slug
 from tests.plans.conftest import PLAN_FILE, small_plan
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """Speak English in the shell (the messages checked below); one test switches to Spanish."""
+    monkeypatch.setenv("CONSULTA_LANG", "en")
 
 
 def test_load_list_export_board(runner, demo_consultation, tmp_path):

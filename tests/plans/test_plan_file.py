@@ -16,6 +16,15 @@ from tests.conftest import missing
 from tests.plans.conftest import SHARED_PLAN, small_plan
 
 
+@pytest.fixture(autouse=True)
+def english(app):
+    """Check the messages in English (the Spanish catalog is checked by test_translations)."""
+    from flask_babel import force_locale
+
+    with force_locale("en"):
+        yield
+
+
 @pytest.mark.parametrize(("value", "end", "expected"), [
     ("2017-01", False, date(2017, 1, 1)),
     ("2017-02", True, date(2017, 2, 28)),
