@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -24,6 +24,7 @@ from app.models import Commitment, Evidence, Milestone, Plan
 from app.services import lights
 from app.services.plan_board import commitment_state, milestone_dates
 from app.services.spreadsheet import safe_cell
+from app.util import CONSULTATION_TZ
 
 LANGS = ("es", "en")
 RESOURCES = ("commitments", "milestones", "evidence")
@@ -176,8 +177,11 @@ def accepted_evidence(plan: Plan) -> list[Evidence]:
 
 
 def _accepted_on(evidence: Evidence) -> str:
-    days = [review.at for review in evidence.reviews if review.decision == "accepted"]
-    return max(days).date().isoformat() if days else ""
+    """Return the day (in Mexico City) of the last accepting review, never a finer time."""
+    times = [review.at for review in evidence.reviews if review.decision == "accepted"]
+    if not times:
+        return ""
+    return max(times).replace(tzinfo=UTC).astimezone(CONSULTATION_TZ).date().isoformat()
 
 
 def evidence_rows(plan: Plan, file_url) -> list[list]:

@@ -39,6 +39,7 @@ from app.models.plan import (
     Evidence,
     IndicatorReport,
     ReminderSent,
+    UserAgency,
 )
 from app.services import audit
 from app.services.consultations import SLUG_RE, parse_json
@@ -47,7 +48,8 @@ from app.util import local_today, utcnow
 
 __all__ = [
     "InvalidPlan", "LoadResult", "PlanChangeRefused", "approve_plan", "export_plan",
-    "get_by_slug", "listed", "load_plan", "parse_json", "validate_plan",
+    "get_by_slug", "lead_agencies_of", "listed", "load_plan", "may_report_for", "parse_json",
+    "validate_plan",
 ]
 
 TOP_KEYS = {"slug", "title", "starts_on", "ends_on", "grace_days", "consultations",
@@ -705,6 +707,24 @@ def get_by_slug(slug: str) -> Plan | None:
 def listed() -> list[Plan]:
     """Return every plan, the most recent first."""
     return list(db.session.scalars(db.select(Plan).order_by(Plan.starts_on.desc(), Plan.slug)))
+
+
+def lead_agencies_of(user) -> set[str] | None:
+    """Return the lead agencies an account may report for, or None for every one.
+
+    Administrators and coordinators act on every commitment; an implementer only on those of
+    the agencies assigned to them (UserAgency rows), as staff are scoped to municipalities.
+    """
+    if user.has_role("coordinator"):
+        return None
+    return set(db.session.scalars(
+        db.select(UserAgency.lead_agency).where(UserAgency.user_id == user.id)))
+
+
+def may_report_for(user, commitment: Commitment) -> bool:
+    """True if the account may submit evidence and indicator values for the commitment."""
+    agencies = lead_agencies_of(user)
+    return agencies is None or commitment.lead_agency in agencies
 
 
 def commitment_count(plan: Plan) -> int:

@@ -123,3 +123,12 @@ def test_calendar_language_from_accept_language(client, plan):
                                             headers={"Accept-Language": "en"}).data)
     assert str(english["x-wr-calname"]) == "Test plan"
     assert client.get("/plans/plan-prueba/calendar.ics?lang=fr").status_code == 400
+
+
+def test_frictionless_validates_the_package_through_a_real_server(gunicorn_server, plan):
+    db.session.commit()
+    base = gunicorn_server(workers=1)
+    package = Package(f"{base}{BASE}/datapackage.json")
+    report = package.validate()
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
+    assert [task.stats["rows"] for task in report.tasks] == [1, 2, 1]

@@ -269,3 +269,19 @@ def test_origin_is_frozen_from_the_ranking(make_consultation):
     expected = {t["code"]: t for t in ranking(consultation)["themes"]}["security"]
     assert [(o.theme.code, o.rank, o.vote_share) for o in origin] == [
         ("security", expected["rank"], round(expected["vote_share"], 4))]
+
+
+def test_implementers_are_scoped_to_their_agencies(demo_consultation, make_user):
+    from app.models import UserAgency
+
+    plan = load_plan(small_plan()).plan
+    commitment = plan.commitments[0]
+    liaison = make_user("implementer")
+    assert not plans.may_report_for(liaison, commitment)
+    db.session.add(UserAgency(user_id=liaison.id, lead_agency="Secretaría de Prueba"))
+    db.session.commit()
+    assert plans.lead_agencies_of(liaison) == {"Secretaría de Prueba"}
+    assert plans.may_report_for(liaison, commitment)
+    assert plans.may_report_for(make_user("coordinator"), commitment)
+    assert plans.may_report_for(make_user("admin"), commitment)
+    assert not plans.may_report_for(make_user("monitor"), commitment)
