@@ -127,7 +127,14 @@ def test_the_shared_file_loads_as_it_is(demo_consultation):
     if not SHARED_PLAN.exists():
         missing(f"{SHARED_PLAN} is not there")
     data = json.loads(SHARED_PLAN.read_text(encoding="utf-8"))
-    assert load_plan(data).created
+    plan = load_plan(data).plan
+    exported = plans.export_plan(plan)
+    assert not load_plan(json.loads(json.dumps(exported))).created
+    assert plans.export_plan(plans.get_by_slug(data["slug"])) == exported
+    assert [c["lead_agency"] for c in exported["commitments"]] == [
+        c["lead_agency"] for c in data["commitments"]]
+    assert [[m["description"] for m in c["milestones"]] for c in exported["commitments"]] == [
+        [m["description"] for m in c["milestones"]] for c in data["commitments"]]
 
 
 def test_export_loads_back_to_the_same_plan(plan_file):
@@ -285,3 +292,15 @@ def test_implementers_are_scoped_to_their_agencies(demo_consultation, make_user)
     assert plans.may_report_for(make_user("coordinator"), commitment)
     assert plans.may_report_for(make_user("admin"), commitment)
     assert not plans.may_report_for(make_user("monitor"), commitment)
+
+
+def test_loads_and_approval_are_audited(demo_consultation):
+    from app.models import AuditEvent
+
+    plan = load_plan(small_plan()).plan
+    load_plan(small_plan())
+    plans.approve_plan(plan)
+    actions = list(db.session.scalars(
+        db.select(AuditEvent.action).where(AuditEvent.object_id == "plan-prueba")
+        .order_by(AuditEvent.id)))
+    assert actions == ["plan.created", "plan.loaded", "plan.approved"]
