@@ -446,12 +446,13 @@ def _refusals(plan: Plan, data: dict) -> list[str]:
                                       where=where))
                 continue
             done = parse_day(new["completed_on"]) if new.get("completed_on") else None
-            if (milestone.completed_on is not None and done is not None
-                    and done != milestone.completed_on
-                    and completion_source(milestone) == "completed"):
-                problems.append(_("%(where)s was completed on %(day)s by accepted evidence; the "
-                                  "file says %(file_day)s", where=where,
-                                  day=milestone.completed_on.isoformat(),
+            # Once evidence is involved, the follow-up owns the completion date.
+            if done is not None and done != milestone.completed_on and _has_history(milestone):
+                problems.append(_("%(where)s: its completion is kept by the follow-up "
+                                  "(evidence and reviews): %(day)s, the file says %(file_day)s",
+                                  where=where,
+                                  day=milestone.completed_on.isoformat()
+                                  if milestone.completed_on else _("not complete"),
                                   file_day=done.isoformat()))
     return problems
 
@@ -566,8 +567,8 @@ def _apply_completion(milestone: Milestone, done: date | None, actor) -> None:
         milestone.events.append(MilestoneEvent(kind="loaded", completed_on=done,
                                                actor_id=getattr(actor, "id", None)))
         return
-    if milestone.id is not None and completion_source(milestone) == "completed":
-        return  # completed by accepted evidence: a file without the date does not undo it
+    if milestone.id is not None and _has_history(milestone):
+        return  # the follow-up owns the date: a file without it does not undo it
     milestone.completed_on = None
     milestone.events.append(MilestoneEvent(
         kind="reopened", actor_id=getattr(actor, "id", None),

@@ -304,3 +304,19 @@ def test_loads_and_approval_are_audited(demo_consultation):
         db.select(AuditEvent.action).where(AuditEvent.object_id == "plan-prueba")
         .order_by(AuditEvent.id)))
     assert actions == ["plan.created", "plan.loaded", "plan.approved"]
+
+
+def test_a_reopened_milestone_is_not_completed_again_by_an_old_file(demo_consultation):
+    plan = load_plan(small_plan()).plan
+    milestone = plan.commitments[0].milestones[0]
+    _evidence_on(milestone)
+    old_export = plans.export_plan(plan)
+    db.session.add(MilestoneEvent(milestone_id=milestone.id, kind="reopened",
+                                  reason="La evidencia no acredita el hito"))
+    milestone.completed_on = None
+    db.session.commit()
+    with pytest.raises(PlanChangeRefused) as error:
+        load_plan(old_export)
+    assert error.value.problems == [
+        "commitment 1, milestone 1: its completion is kept by the follow-up (evidence and "
+        "reviews): not complete, the file says 2017-03-01"]
