@@ -203,6 +203,9 @@ def init_app(app: Flask) -> None:
 
     app.cli.add_command(analysis_cli)
     app.cli.add_command(results_cli)
+    from app.cli_plans import plans_cli
+
+    app.cli.add_command(plans_cli)
 
 
 

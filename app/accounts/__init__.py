@@ -11,6 +11,9 @@ ROLE_LABELS = {
     "staff": _l("Municipal staff"),
     "analyst": _l("Analyst"),
     "facilitator": _l("Workshop facilitator"),
+    "coordinator": _l("Action plan coordinator"),
+    "implementer": _l("Agency liaison (implementer)"),
+    "monitor": _l("Follow-up Committee member"),
 }
 
 

@@ -90,6 +90,50 @@ PARTICIPATION = {
 }
 
 
+DAY = {"type": "string", "format": "date"}
+LIGHT = {"type": "string", "enum": ["complete", "green", "amber", "red", "not_started"]}
+BOARD = {
+    "type": "object",
+    "required": ["plan", "as_of", "summary", "commitments"],
+    "properties": {
+        "plan": STRING, "title": STRING, "status": {"type": "string",
+                                                    "enum": ["draft", "approved"]},
+        "as_of": DAY, "starts_on": DAY, "ends_on": DAY, "grace_days": INTEGER,
+        "period_ended": {"type": "boolean"},
+        "summary": {"type": "object", "properties": {
+            key: INTEGER for key in ("complete", "green", "amber", "red", "not_started")}},
+        "commitments": {"type": "array", "items": {
+            "type": "object",
+            "required": ["number", "title", "themes", "lead_agency", "light", "progress",
+                         "expected", "origin", "milestones"],
+            "properties": {
+                "number": INTEGER, "title": STRING, "themes": {"type": "array", "items": STRING},
+                "lead_agency": STRING, "light": LIGHT,
+                "progress": {**SHARE, "description": "complete milestones' share of the "
+                                                     "weight, 4 decimals"},
+                "expected": {**SHARE, "description": "share of the weight due by as_of, "
+                                                     "4 decimals"},
+                "next_milestone": {"type": "integer", "nullable": True},
+                "has_indicator": {"type": "boolean"},
+                "origin": {"type": "array", "items": {"type": "object", "properties": {
+                    "consultation": STRING, "theme": STRING,
+                    "rank": {"type": "integer", "nullable": True},
+                    "vote_share": {**SHARE, "nullable": True}}}},
+                "milestones": {"type": "array", "items": {"type": "object", "properties": {
+                    "number": INTEGER, "starts_on": DAY, "ends_on": DAY,
+                    "status": {"type": "string", "enum": ["complete", "not_started",
+                                                          "in_progress", "overdue"]},
+                    "completed_on": {**DAY, "nullable": True}}}}}}},
+    },
+}
+PLAN_ERRORS = {
+    "400": {"description": "a bad parameter, named in `parameter`",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+    "404": {"description": "no action plan with this slug",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+}
+
+
 def _responses(schema: dict) -> dict:
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     return {
@@ -128,7 +172,32 @@ def openapi_document() -> dict:
                 "summary": "Who took part, by channel, region, metropolitan zone and answer",
                 "parameters": [SLUG, *FILTERS],
                 "responses": _responses({"$ref": "#/components/schemas/Participation"})}},
+            "/plans": {"get": {
+                "summary": "Action plans",
+                "parameters": [FILTERS[-1]],
+                "responses": {"200": {"description": "OK", "content": {"application/json": {
+                    "schema": {"type": "array", "items": {"type": "object", "properties": {
+                        "slug": STRING, "title": STRING, "starts_on": DAY, "ends_on": DAY,
+                        "commitments": INTEGER}}}}}}}}},
+            "/plans/{slug}/board": {"get": {
+                "summary": "Each commitment's traffic light, progress and origin as of a day",
+                "parameters": [
+                    SLUG, FILTERS[-1],
+                    {"name": "as_of", "in": "query", "schema": DAY,
+                     "description": "YYYY-MM-DD; default: today in America/Mexico_City"}],
+                "responses": {"200": {"description": "OK", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Board"}}}}, **PLAN_ERRORS}}},
+            **{f"/plans/{{slug}}/{name}": {"get": {
+                "summary": summary, "parameters": [SLUG],
+                "responses": {"200": {"description": "OK", "content": {media: {}}},
+                              "404": PLAN_ERRORS["404"]}}}
+               for name, media, summary in (
+                   ("commitments.csv", "text/csv", "Open data: commitments"),
+                   ("milestones.csv", "text/csv", "Open data: milestones"),
+                   ("evidence.csv", "text/csv", "Open data: accepted evidence"),
+                   ("datapackage.json", "application/json",
+                    "Frictionless data package of the plan's CSVs"))},
         },
         "components": {"schemas": {"Error": ERROR, "Ranking": RANKING,
-                                   "Participation": PARTICIPATION}},
+                                   "Participation": PARTICIPATION, "Board": BOARD}},
     }

@@ -12,7 +12,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.extensions import db
 from app.util import utcnow
 
-ROLES = ("admin", "supervisor", "staff", "analyst", "facilitator")
+ROLES = (
+    "admin", "supervisor", "staff", "analyst", "facilitator", "coordinator", "implementer",
+    "monitor",
+)
 
 
 class User(UserMixin, db.Model):

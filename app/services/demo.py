@@ -58,6 +58,9 @@ def load_demo(responses: int = 400, open_responses: int = 60, seed: int = 2016) 
         closed.slug: _add_responses(closed, responses, seed, date(2016, 10, 17), 5),
         opened.slug: _add_responses(opened, open_responses, seed + 1, opened.opens_on, 4),
     }
+    from app.services.plan_demo import load_plan_demo
+
+    load_plan_demo()  # the action plan built from the closed demo, with its follow-up
     return added
 
 

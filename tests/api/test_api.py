@@ -186,8 +186,8 @@ def test_consultations_list(client, closed, make_consultation):
 def test_openapi_describes_the_endpoints(client):
     document = client.get("/api/v1/openapi.json").get_json()
     assert document["openapi"].startswith("3.")
-    assert set(document["paths"]) == {"/consultations", "/consultations/{slug}/ranking",
-                                      "/consultations/{slug}/participation"}
+    assert {path for path in document["paths"] if path.startswith("/consultations")} == {
+        "/consultations", "/consultations/{slug}/ranking", "/consultations/{slug}/participation"}
     ranking = document["paths"]["/consultations/{slug}/ranking"]["get"]
     assert {"200", "400", "403", "404"} <= set(ranking["responses"])
     assert "weight" in {p["name"] for p in ranking["parameters"]}
