@@ -1,7 +1,7 @@
 """Action plans and their public follow-up (issue 20)
 
 Revision ID: 0010_h_plans
-Revises: 0009_response_theme_pattern
+Revises: 0010_h_imports
 Create Date: 2026-12-02 15:21:39
 
 Plans, their consultations, commitments (themes, actors, indicator), milestones, the frozen
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0010_h_plans'
-down_revision = '0009_response_theme_pattern'
+down_revision = '0010_h_imports'
 branch_labels = None
 depends_on = None
 
