@@ -15,7 +15,12 @@ Anonymity:
   or the database without the server's secret;
 - rows are ordered by day and then by that id inside each chunk, so the file does not reveal
   the order in which responses arrived beyond the chunk (CHUNK_SIZE responses);
-- no paper serial, receipt code, batch, source or time finer than a day (`submitted_on`);
+- no paper serial, receipt code, batch or time finer than a day (`submitted_on`); `source`
+  says whether a row was typed online, entered from paper by staff or imported from a file;
+- disclosure control (analysis/disclosure.py, stated in the dictionary and the package): no
+  published combination of place and single-choice answers rests on fewer than MIN_CELL_SIZE
+  responses; the municipality, then the single answers, then the metro flag are left empty
+  where it would. The levels come from one GROUP BY before the first row;
 - number answers (e.g. age) are left out (with the municipality they single people out); free
   text only when the consultation publishes it, and then scrubbed of contact data and names.
 """
@@ -38,8 +43,15 @@ from operator import attrgetter, itemgetter
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import aliased
 
+from analysis.disclosure import (
+    LEVEL_PLACE_ONLY,
+    LEVEL_REGION_ONLY,
+    PUBLISHES,
+    publication_levels,
+)
 from app.extensions import db
 from app.i18n import localized
 from app.models import Answer, Consultation, Municipality, Option, Response
@@ -52,6 +64,8 @@ CHUNK_SIZE = 2000
 FETCH_SIZE = 20_000
 _BLOCK = 64  # SHA-256 block size, for HMAC
 LANGS = ("es", "en")
+# Response.source values, published in the `source` column.
+SOURCES = ("online", "entry", "import")
 
 
 @dataclass(frozen=True)
@@ -83,8 +97,25 @@ def published_questions(consultation: Consultation) -> list:
     ]
 
 
+def disclosure_rule(minimum: int) -> dict[str, str]:
+    """Return the disclosure rule of the microdata, in both languages (dictionary, package)."""
+    return _both(lambda _lang: _(
+        "Disclosure control: no published combination of place (municipality, or region and "
+        "metropolitan flag) and single-choice answers rests on fewer than %(num)d responses. "
+        "Region by region: a municipality with fewer than %(num)d responses, or a combination "
+        "of municipality and single-choice answers with fewer than %(num)d, is published with "
+        "the municipality empty (its region and metropolitan flag kept); where the "
+        "combination of region, metropolitan flag and answers is still under %(num)d, the "
+        "single-choice answers are left empty too; then the metropolitan flag; if fewer than "
+        "%(num)d such rows remain in the region, whole groups of the region, smallest first, "
+        "join them. A region with fewer than %(num)d responses in all is published with the "
+        "region empty as well. Themes, multiple-choice answers and dates are never changed; "
+        "number answers (such as age) are never published.", num=minimum))
+
+
 def fields(consultation: Consultation) -> list[Field]:
     """Return the columns of the open data file, in order."""
+    minimum = int(current_app.config["MIN_CELL_SIZE"])
     out = [
         Field("id", "string", _both(lambda _lang: _(
             "Anonymous identifier of the response (a keyed hash: stable, not the database id)"))),
@@ -93,11 +124,15 @@ def fields(consultation: Consultation) -> list[Field]:
         Field("channel", "string", _both(lambda _lang: _(
             "How the response arrived: online or paper")), enum=("online", "paper")),
         Field("municipality", "string", _both(lambda _lang: _(
-            "INEGI code of the respondent's municipality, e.g. 14039 (Guadalajara)"))),
+            "INEGI code of the respondent's municipality, e.g. 14039 (Guadalajara); empty "
+            "where fewer than %(num)d responses would share the published combination (see "
+            "the disclosure rule)", num=minimum))),
         Field("region", "integer", _both(lambda _lang: _(
-            "Number (1-12) of the Jalisco region of the municipality (IIEG 2014)"))),
+            "Number (1-12) of the Jalisco region of the municipality (IIEG 2014); empty only "
+            "for a region with fewer than %(num)d responses in all", num=minimum))),
         Field("metro", "boolean", _both(lambda _lang: _(
-            "1 if the municipality is in the Guadalajara Metropolitan Zone, 0 if not")),
+            "1 if the municipality is in the Guadalajara Metropolitan Zone, 0 if not; empty "
+            "where the disclosure rule withholds it")),
             true_values=("1",), false_values=("0",)),
         Field("themes", "string", _both(lambda _lang: _(
             "Theme codes chosen, separated by \";\", in priority order (first = most "
@@ -110,8 +145,8 @@ def fields(consultation: Consultation) -> list[Field]:
                 f"{option.code} = {localized(option.label, lang)}" for option in question.options
             )
             if question.type == "single":
-                return _("%(label)s (one option code: %(options)s)", label=label,
-                         options=options)
+                return _("%(label)s (one option code: %(options)s; empty where the disclosure "
+                         "rule withholds it)", label=label, options=options)
             if question.type == "multiple":
                 return _("%(label)s (option codes separated by \";\": %(options)s)",
                          label=label, options=options)
@@ -121,6 +156,10 @@ def fields(consultation: Consultation) -> list[Field]:
         enum = (tuple(option.code for option in question.options)
                 if question.type == "single" else None)
         out.append(Field(question.code, "string", _both(describe), enum=enum))
+    out.append(Field("source", "string", _both(lambda _lang: _(
+        "How the response was recorded: online (the online form), entry (a paper form typed "
+        "in by staff) or import (a row of an imported file, whatever its channel)")),
+        enum=SOURCES))
     return out
 
 
@@ -180,9 +219,10 @@ class _Batch:
 
     ids: list[str]  # anonymous ids
     days: list[str]  # ISO days
-    places: list[tuple]  # (channel, municipality) of each response: keys of _Reader.places
+    places: list[tuple]  # (channel, municipality, level): keys of _Reader.places
     themes: list[str]
     answers: list[list[str]]  # one list per published question
+    sources: list[str]  # Response.source: online, entry or import
     odd_columns: set[int]  # answer columns with a free text (or odd) cell in this batch
 
 
@@ -215,17 +255,29 @@ class _Reader:
         self.themes_plain = all(_plain(code) for code in self.theme_code.values())
         self.column_plain = [clean and all(_plain(option.code) for option in question.options)
                              for clean, question in zip(self.column_clean, published, strict=True)]
-        # (channel, municipality) -> (channel, municipality, region, metro), safe cells.
-        self.places: dict[tuple[str, str], tuple] = {}
+        # (channel, municipality, level) -> (channel, municipality, region, metro), safe cells,
+        # the quasi-identifiers that the row's disclosure level withholds left empty.
+        self.places: dict[tuple[str, str, int], tuple] = {}
         self.municipalities = {code: (region, 1 if metro else 0) for code, region, metro in
                                db.session.execute(select(Municipality.code,
                                                          Municipality.region_number,
                                                          Municipality.metro))}
+        # Disclosure control (analysis/disclosure.py): each (municipality, single answers)
+        # cell's publication level, from one aggregate query made here, before any row.
+        self.single_columns = [index for index, question in enumerate(published)
+                               if question.type == "single"]
+        self.minimum = int(current_app.config["MIN_CELL_SIZE"])
+        self.levels = publication_levels(
+            self._cell_counts(consultation, [published[i] for i in self.single_columns]),
+            self.minimum)
+        # The generator may run after the request's session is gone (a streamed response):
+        # it reads on a connection of its own, from the engine, and touches no ORM object.
+        self.engine = db.engine
         self.connection = connection = db.session.connection()
         self.fetch_size = chunk_size * max(1, FETCH_SIZE // chunk_size)
         self.responses = (
             select(Response.id, Response.submitted_on, Response.channel,
-                   Response.municipality_code, Response.theme_pattern)
+                   Response.municipality_code, Response.theme_pattern, Response.source)
             .where(Response.consultation_id == consultation.id, Response.state == "accepted",
                    Response.id > bindparam("last_id"))
             .order_by(Response.id)
@@ -263,25 +315,63 @@ class _Reader:
         self.to_date = (Response.submitted_on.type.dialect_impl(connection.dialect)
                         .result_processor(connection.dialect, None))
         self.hash_states = _hash_states(consultation)
+        self.dialect = connection.dialect.name
+        self.connection = None  # the session's connection is not used past this point
+
+    def _cell_counts(self, consultation: Consultation, singles: list) -> list[tuple]:
+        """Return ((municipality, region, metro, single answers), rows) of accepted responses.
+
+        One GROUP BY in the database: the count table, never the rows. Answers are the cells
+        the file shows (option codes, made safe as their column is).
+        """
+        aliases = [aliased(Answer) for _ in singles]
+        answer_columns = [column for alias in aliases
+                          for column in (alias.option_id, alias.text_value)]
+        statement = select(Response.municipality_code, *answer_columns,
+                           func.count()).select_from(Response)
+        for question, alias in zip(singles, aliases, strict=True):
+            statement = statement.outerjoin(alias, (alias.response_id == Response.id)
+                                            & (alias.question_id == question.id))
+        statement = (statement
+                     .where(Response.consultation_id == consultation.id,
+                            Response.state == "accepted")
+                     .group_by(Response.municipality_code, *answer_columns))
+        option_code = self.option_code
+        out = []
+        for municipality, *answers, rows in db.session.execute(statement):
+            # The cell as _answers() makes it: the option's code, else the scrubbed text.
+            codes = tuple(
+                safe_cell((option_code.get(option_id) or "") if option_id
+                          else scrub(text) if text else "")
+                for option_id, text in zip(answers[::2], answers[1::2], strict=True))
+            region, metro = self.municipalities[municipality]
+            out.append(((municipality, region, metro, codes), rows))
+        return out
 
     def __iter__(self) -> Iterator[_Batch]:
-        if self.connection.dialect.name == "postgresql":
+        if self.dialect == "postgresql":
             # The next batch's queries run on the server while this one is made into cells.
-            rounds = _ahead(self.connection.engine, self._rounds)
-        else:  # SQLite runs in this process (and its cursor takes the GIL at every row)
-            rounds = self._rounds(self.connection)
+            yield from self._batches(_ahead(self.engine, self._rounds))
+            return
+        # SQLite runs in this process (and its cursor takes the GIL at every row)
+        with self.engine.connect() as connection:
+            yield from self._batches(self._rounds(connection))
+
+    def _batches(self, rounds) -> Iterator[_Batch]:
         for batch, answer_rows in rounds:
             response_ids = [row[0] for row in batch]
             if self.width:
                 answers, odd_columns = self._answers(answer_rows, batch)
             else:
                 answers, odd_columns = [], set()
+            columns = [list(map(column.get, response_ids, repeat(""))) for column in answers]
             yield _Batch(
                 ids=self._anonymous_ids(response_ids),
                 days=self._days(batch),
-                places=self._places(batch),
+                places=self._places(batch, columns),
                 themes=list(map(self.theme_cells.__getitem__, map(_fifth, batch))),
-                answers=[list(map(column.get, response_ids, repeat(""))) for column in answers],
+                answers=columns,
+                sources=list(map(_sixth, batch)),
                 odd_columns=odd_columns)
 
     def _rounds(self, connection) -> Iterator[tuple[list, list]]:
@@ -353,12 +443,30 @@ class _Reader:
         text = {day: (to_date(day) if to_date else day).isoformat() for day in set(raw)}
         return list(map(text.__getitem__, raw))
 
-    def _places(self, batch: list[tuple]) -> list[tuple]:
-        keys = list(map(_third_fourth, batch))
+    def _places(self, batch: list[tuple], columns: list[list[str]]) -> list[tuple]:
+        """Return the place key of each row; blank the single answers its level withholds."""
+        municipalities = list(map(_fourth, batch))
+        if self.single_columns:
+            singles = list(zip(*[columns[index] for index in self.single_columns], strict=True))
+        else:
+            singles = [()] * len(batch)
+        get = self.levels.get
+        # A cell missing from the count table (an answer that changed since) is coarsened.
+        levels = [get(key, LEVEL_REGION_ONLY) for key in zip(municipalities, singles, strict=True)]
+        for row, level in enumerate(levels):
+            if level >= LEVEL_PLACE_ONLY:
+                for index in self.single_columns:
+                    columns[index][row] = ""
+        keys = list(zip(map(_third, batch), municipalities, levels, strict=True))
         places = self.places
-        for channel, municipality in set(keys).difference(places):
-            places[(channel, municipality)] = (safe_cell(channel), safe_cell(municipality),
-                                               *self.municipalities[municipality])
+        for key in set(keys).difference(places):
+            channel, municipality, level = key
+            region, metro = self.municipalities[municipality]
+            show_municipality, _singles, show_metro, show_region = PUBLISHES[level]
+            places[key] = (safe_cell(channel),
+                           safe_cell(municipality) if show_municipality else "",
+                           region if show_region else "",
+                           metro if show_metro else "")
         return keys
 
 
@@ -436,8 +544,10 @@ def _csv_column(cells: list[str]) -> list[str]:
 
 _first_two = itemgetter(0, 1)
 _second = itemgetter(1)
-_third_fourth = itemgetter(2, 3)
+_third = itemgetter(2)
+_fourth = itemgetter(3)
 _fifth = itemgetter(4)
+_sixth = itemgetter(5)
 _day_then_id = itemgetter(1, 0)
 
 
@@ -450,10 +560,10 @@ def _chunks(consultation: Consultation, chunk_size: int) -> Iterator[list[list]]
     reader = _Reader(consultation, chunk_size)
     places = reader.places
     for batch in reader:
-        rows = [[anonymous, day, *places[place], themes, *answers]
-                for anonymous, day, place, themes, *answers
+        rows = [[anonymous, day, *places[place], themes, *answers, source]
+                for anonymous, day, place, themes, *answers, source
                 in zip(batch.ids, batch.days, batch.places, batch.themes, *batch.answers,
-                       strict=True)]
+                       batch.sources, strict=True)]
         for start in range(0, len(rows), chunk_size):
             chunk = rows[start:start + chunk_size]
             # Hide arrival order inside the chunk: by day, then by the (random-looking) id.
@@ -461,14 +571,13 @@ def _chunks(consultation: Consultation, chunk_size: int) -> Iterator[list[list]]
             yield chunk
 
 
-def _csv_chunks(consultation: Consultation, chunk_size: int) -> Iterator[str]:
+def _csv_chunks(reader: _Reader, chunk_size: int) -> Iterator[str]:
     """Yield the CSV text of the rows of _chunks(), chunk by chunk, with the same bytes.
 
     Each cell is written as csv.writer would write it (the codes and days need no quotes:
     only free text goes through _csv_cell), a row is the cells joined by ",": the bytes are
     those of csv.writer.writerows(chunk) without building a list of cells per response.
     """
-    reader = _Reader(consultation, chunk_size)
     rendered: dict[tuple[str, str], str] = {}  # (channel, municipality) -> CSV cells
     for batch in reader:
         for key in set(batch.places).difference(rendered):
@@ -482,7 +591,7 @@ def _csv_chunks(consultation: Consultation, chunk_size: int) -> Iterator[str]:
                 else _csv_column(batch.days))
         lines = list(map(",".join, zip(batch.ids, days,
                                        map(rendered.__getitem__, batch.places),
-                                       themes, *answers, strict=True)))
+                                       themes, *answers, batch.sources, strict=True)))
         # Hide arrival order inside the chunk: by day, then by the (random-looking) id. Days
         # (YYYY-MM-DD) and ids (16 hex digits) have a fixed length: day + id sorts as the
         # pair does (_chunks' key), without a tuple per row.
@@ -515,12 +624,23 @@ def iter_rows(consultation: Consultation, chunk_size: int = CHUNK_SIZE) -> Itera
 
 
 def csv_stream(consultation: Consultation, chunk_size: int = CHUNK_SIZE) -> Iterator[str]:
-    """Yield the CSV file (UTF-8 text, header first) a chunk of rows at a time."""
+    """Return an iterator of the CSV file (UTF-8 text, header first), a chunk of rows at a time.
+
+    Everything read through the ORM (columns, codes, disclosure levels) is read here, when
+    called: the iterator itself touches no ORM object and reads the rows on a connection of
+    its own, so it may run after the request and its session have ended (a streamed
+    response under gunicorn).
+    """
     names = [field.name for field in fields(consultation)]
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(names)
-    yield buffer.getvalue()
-    yield from _csv_chunks(consultation, chunk_size)
+    reader = _Reader(consultation, chunk_size)
+    return _csv_text(buffer.getvalue(), reader, chunk_size)
+
+
+def _csv_text(header: str, reader: _Reader, chunk_size: int) -> Iterator[str]:
+    yield header
+    yield from _csv_chunks(reader, chunk_size)
 
 
 def write_xlsx(consultation: Consultation, chunk_size: int = CHUNK_SIZE):
@@ -545,13 +665,15 @@ def write_xlsx(consultation: Consultation, chunk_size: int = CHUNK_SIZE):
 
 def dictionary_rows(consultation: Consultation) -> list[list]:
     """Return the data dictionary as rows: header, then one row per field."""
-    rows = [["field", "type", "values", "description_es", "description_en"]]
+    rows = [list(DICTIONARY_FIELDS)]
     for field in fields(consultation):
         values = "; ".join(field.enum) if field.enum else ""
         if field.name == "themes":
             values = "; ".join(theme.code for theme in consultation.themes)
         rows.append([field.name, field.type, values, field.description["es"],
                      field.description["en"]])
+    rule = disclosure_rule(int(current_app.config["MIN_CELL_SIZE"]))
+    rows.append(["(disclosure)", "", "", rule["es"], rule["en"]])
     return rows
 
 
@@ -559,6 +681,8 @@ def dictionary_json(consultation: Consultation) -> dict:
     """Return the data dictionary with the codes of themes and options in both languages."""
     return {
         "consultation": consultation.slug,
+        "min_cell_size": int(current_app.config["MIN_CELL_SIZE"]),
+        "disclosure": disclosure_rule(int(current_app.config["MIN_CELL_SIZE"])),
         "fields": [
             {"name": field.name, "type": field.type, "description": field.description,
              **({"values": list(field.enum)} if field.enum else {})}
@@ -578,9 +702,15 @@ def dictionary_json(consultation: Consultation) -> dict:
     }
 
 
+DICTIONARY_FIELDS = ("field", "type", "values", "description_es", "description_en")
+
+
 def datapackage(consultation: Consultation, csv_url: str, dictionary_url: str,
                 lang: str = "es") -> dict:
-    """Return the Frictionless Data Package describing the CSV (tabular-data-package)."""
+    """Return the Frictionless Data Package describing the CSV (tabular-data-package).
+
+    Both resources are tabular data resources with a schema, as the profile requires.
+    """
     schema_fields = []
     for field in fields(consultation):
         entry: dict = {"name": field.name, "type": field.type,
@@ -592,7 +722,7 @@ def datapackage(consultation: Consultation, csv_url: str, dictionary_url: str,
             entry["trueValues"] = list(field.true_values)
             entry["falseValues"] = list(field.false_values or ())
         constraints: dict = {}
-        if field.name in ("id", "submitted_on", "channel", "municipality", "region", "metro"):
+        if field.name in ("id", "submitted_on", "channel", "source"):
             constraints["required"] = True
         if field.enum:
             constraints["enum"] = list(field.enum)
@@ -605,17 +735,20 @@ def datapackage(consultation: Consultation, csv_url: str, dictionary_url: str,
         if constraints:
             entry["constraints"] = constraints
         schema_fields.append(entry)
+    rule = disclosure_rule(int(current_app.config["MIN_CELL_SIZE"]))
+    description = localized(consultation.description, lang)
     return {
         "profile": "tabular-data-package",
         "name": consultation.slug,
         "title": localized(consultation.title, lang),
-        "description": localized(consultation.description, lang),
+        "description": f"{description}\n\n{rule.get(lang, rule['es'])}".strip(),
         "licenses": [{"name": "CC-BY-4.0", "title": "Creative Commons Attribution 4.0",
                       "path": "https://creativecommons.org/licenses/by/4.0/"}],
         "resources": [{
             "name": "responses",
             "path": csv_url,
             "profile": "tabular-data-resource",
+            "description": rule.get(lang, rule["es"]),
             "format": "csv",
             "mediatype": "text/csv",
             "encoding": "utf-8",
@@ -625,9 +758,14 @@ def datapackage(consultation: Consultation, csv_url: str, dictionary_url: str,
         }, {
             "name": "dictionary",
             "path": dictionary_url,
+            "profile": "tabular-data-resource",
             "format": "csv",
             "mediatype": "text/csv",
             "encoding": "utf-8",
+            "dialect": {"delimiter": ",", "header": True},
+            "schema": {"fields": [{"name": name, "type": "string"}
+                                  for name in DICTIONARY_FIELDS],
+                       "primaryKey": ["field"], "missingValues": []},
         }],
     }
 

@@ -44,6 +44,13 @@ def add_responses(consultation, rows=ROWS, start=0):
 
 
 @pytest.fixture
+def app_config() -> dict:
+    """These tests read every cell of a few rows: disclosure control (tests/opendata/
+    test_disclosure.py) would blank them all, so its threshold is 1 here."""
+    return {"MIN_CELL_SIZE": 1}
+
+
+@pytest.fixture
 def closed(make_consultation):
     consultation = make_consultation("closed")
     add_responses(consultation)
@@ -61,7 +68,7 @@ def read_csv(client, slug) -> pd.DataFrame:
 def test_csv_one_row_per_accepted_response(client, closed):
     frame = read_csv(client, closed.slug)
     assert list(frame.columns) == ["id", "submitted_on", "channel", "municipality", "region",
-                                   "metro", "themes", "sector", "heard_via"]
+                                   "metro", "themes", "sector", "heard_via", "source"]
     assert len(frame) == len(ROWS)  # the voided response is not published
     assert frame["id"].is_unique
     assert set(frame["submitted_on"]) == {"2016-10-17", "2016-10-18", "2016-10-19"}
@@ -168,7 +175,7 @@ def test_datapackage_describes_the_csv(client, closed):
     package = response.get_json()
     assert package["profile"] == "tabular-data-package"
     resource = package["resources"][0]
-    assert resource["path"].endswith(f"/api/v1/consultations/{closed.slug}/responses.csv")
+    assert resource["path"] == "responses.csv"  # relative to the package: no PUBLIC_BASE_URL
     fields = {field["name"]: field for field in resource["schema"]["fields"]}
     frame = read_csv(client, closed.slug)
     assert list(fields) == list(frame.columns)
@@ -319,15 +326,15 @@ def test_api_ranking_recomputed_from_csv_with_pandas(client, closed):
 # without the id column (a public contract: column order, quoting, scrubbing, neutralizing).
 PINNED = [
     '2016-10-17,online,14039,12,1,security;health;education,private,school,'
-    '"\'=HYPERLINK(""[…]"',
-    '2016-10-18,paper,14039,12,1,security,public,,"Soy […], escribe a […]"',
-    "2016-10-19,online,14120,12,1,health;security,private,school;other,'+1 mala idea",
-    "2016-10-17,paper,14001,3,0,security;health;education,academia,other,[…]",
-    "2016-10-18,paper,14001,3,0,corruption,private,,'-2+3",
-    "2016-10-19,online,14001,3,0,health;corruption,public,,Tab y BEL",
+    '"\'=HYPERLINK(""[…]",online',
+    '2016-10-18,paper,14039,12,1,security,public,,"Soy […], escribe a […]",online',
+    "2016-10-19,online,14120,12,1,health;security,private,school;other,'+1 mala idea,online",
+    "2016-10-17,paper,14001,3,0,security;health;education,academia,other,[…],online",
+    "2016-10-18,paper,14001,3,0,corruption,private,,'-2+3,online",
+    "2016-10-19,online,14001,3,0,health;corruption,public,,Tab y BEL,online",
 ]
 PINNED_HEADER = ("id,submitted_on,channel,municipality,region,metro,themes,sector,heard_via,"
-                 "problem\n")
+                 "problem,source\n")
 
 
 def pinned_csv(app, consultation, chunk_size: int) -> str:
@@ -443,7 +450,7 @@ def test_odd_codes_and_texts_are_written_as_csv_writer_would(make_consultation, 
         'se,cu"rity;health;education', "private", "'=school"]
     assert rows[opendata.anonymous_id(consultation, second)][6:9] == [
         'se,cu"rity', "Radio, TV y […]", ""]
-    assert '"se,cu""rity;health;education",private,\'=school\n' in text
+    assert '"se,cu""rity;health;education",private,\'=school,online\n' in text
 
 
 def test_every_character_that_csv_writer_quotes_is_known():
