@@ -618,7 +618,7 @@ def _tuples(connection, statement, params) -> list[tuple]:
 
 def iter_rows(consultation: Consultation, chunk_size: int = CHUNK_SIZE) -> Iterator[list]:
     """Yield the header, then one safe list of cells per accepted response."""
-    yield [field.name for field in fields(consultation)]
+    yield safe_row(field.name for field in fields(consultation))
     for chunk in _chunks(consultation, chunk_size):
         yield from chunk
 
@@ -631,7 +631,7 @@ def csv_stream(consultation: Consultation, chunk_size: int = CHUNK_SIZE) -> Iter
     its own, so it may run after the request and its session have ended (a streamed
     response under gunicorn).
     """
-    names = [field.name for field in fields(consultation)]
+    names = safe_row(field.name for field in fields(consultation))
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(names)
     reader = _Reader(consultation, chunk_size)
