@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from app.extensions import db
-from app.services import datasets, opendata
+from app.services import datasets, opendata, opendata_reader
 from app.services.responses import new_response
 
 # (municipality, channel, themes in order, sector, heard_via, problem)
@@ -361,7 +361,7 @@ def pinned_csv(app, consultation, chunk_size: int) -> str:
 def test_csv_bytes_are_pinned(app, client, make_consultation, monkeypatch, chunk_size,
                               fetch_size):
     """Same bytes whatever the chunk and fetch sizes (several chunks per round of queries)."""
-    monkeypatch.setattr(opendata, "FETCH_SIZE", fetch_size)
+    monkeypatch.setattr(opendata_reader, "FETCH_SIZE", fetch_size)
     consultation = make_consultation("closed", publish_free_text=True)
     add_responses(consultation)
     expected = pinned_csv(app, consultation, chunk_size)
@@ -424,7 +424,7 @@ def test_odd_codes_and_texts_are_written_as_csv_writer_would(make_consultation, 
 
     from app.models import Answer
 
-    monkeypatch.setattr(opendata, "FETCH_SIZE", fetch_size)
+    monkeypatch.setattr(opendata_reader, "FETCH_SIZE", fetch_size)
     consultation = make_consultation("closed")
     add_responses(consultation)
     next(theme for theme in consultation.themes if theme.code == "security").code = \
@@ -468,12 +468,12 @@ def test_every_character_that_csv_writer_quotes_is_known():
         buffer.truncate()
         writer.writerow([char, f" a{char}b ", ""])
         if buffer.getvalue() != f"{char}, a{char}b ,\n":
-            assert opendata._NEEDS_QUOTES.search(char), repr(char)
+            assert opendata_reader._NEEDS_QUOTES.search(char), repr(char)
     for value in ['a,b', 'say "hi"', "two\nlines", "cr\r", "plain", " spaced "]:
         buffer.seek(0)
         buffer.truncate()
         writer.writerow([value, ""])
-        assert f"{opendata._csv_cell(value)},\n" == buffer.getvalue()
+        assert f"{opendata_reader._csv_cell(value)},\n" == buffer.getvalue()
 
 
 def _fetch_threads() -> list:
@@ -491,12 +491,12 @@ def test_rounds_read_ahead_stop_with_the_stream(app):
             read.append(number)
             yield number
 
-    items = opendata._ahead(db.engine, rounds)
+    items = opendata_reader._ahead(db.engine, rounds)
     assert [next(items), next(items)] == [0, 1]
     items.close()
     assert not _fetch_threads()
     assert len(read) <= 3  # one ahead at most: never the whole table
-    assert list(opendata._ahead(db.engine, rounds)) == list(range(100))
+    assert list(opendata_reader._ahead(db.engine, rounds)) == list(range(100))
     assert not _fetch_threads()
 
 
@@ -505,7 +505,7 @@ def test_rounds_read_ahead_raise_their_error(app):
         yield 1
         raise ValueError("boom")
 
-    items = opendata._ahead(db.engine, rounds)
+    items = opendata_reader._ahead(db.engine, rounds)
     assert next(items) == 1
     with pytest.raises(ValueError, match="boom"):
         next(items)
@@ -513,7 +513,7 @@ def test_rounds_read_ahead_raise_their_error(app):
 
 
 def test_closed_stream_leaves_no_reader(closed, monkeypatch):
-    monkeypatch.setattr(opendata, "FETCH_SIZE", 2)
+    monkeypatch.setattr(opendata_reader, "FETCH_SIZE", 2)
     stream = opendata.csv_stream(closed, chunk_size=2)
     next(stream), next(stream)
     stream.close()
