@@ -56,6 +56,12 @@ class Config:
     CONSULTATION_TIMEZONE = "America/Mexico_City"
     # A public table cell resting on fewer respondents than this is suppressed.
     MIN_CELL_SIZE = _int("MIN_CELL_SIZE", 5)
+    # The site's public address (e.g. https://consulta.jalisco.gob.mx): the open data's absolute
+    # URLs are made from it, never from the request's Host header. Empty: relative URLs.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/")
+    # Seconds a browser or shared cache may keep the results and open data of a closed
+    # consultation (what staff see, and open consultations, are never kept).
+    PUBLIC_CACHE_SECONDS = _int("PUBLIC_CACHE_SECONDS", 3600)
     # Bootstrap replicates behind every 95% interval of a ranking (fixed seed: reproducible).
     BOOTSTRAP_REPLICATES = _int("BOOTSTRAP_REPLICATES", 1000)
     # A transcription shift is long: a typed paper form must never die of an expired token.

@@ -29,7 +29,8 @@ def neutralize(value):
     return value
 
 
-def _safe(frame: pd.DataFrame) -> pd.DataFrame:
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of frame whose column names and text cells are neutralized."""
     out = frame.copy()
     out.columns = [neutralize(str(c)) for c in out.columns]
     for column in out.columns:
@@ -40,7 +41,7 @@ def _safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 def to_csv(frame: pd.DataFrame) -> bytes:
     """Return UTF-8 CSV with a BOM (so spreadsheets read the accents), text neutralized."""
-    return _safe(frame).to_csv(index=False).encode("utf-8-sig")
+    return safe_frame(frame).to_csv(index=False).encode("utf-8-sig")
 
 
 def to_xlsx(frame: pd.DataFrame, sheet: str = "data") -> bytes:
@@ -51,7 +52,7 @@ def to_xlsx(frame: pd.DataFrame, sheet: str = "data") -> bytes:
     workbook = Workbook()
     worksheet = workbook.active
     worksheet.title = neutralize(sheet)[:31].lstrip("'") or "data"
-    safe = _safe(frame)
+    safe = safe_frame(frame)
     worksheet.append(list(safe.columns))
     for row in safe.itertuples(index=False):
         values = []

@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from analysis.export import safe_frame
 from app.cli_support import command, consultation_or_fail
 from app.i18n import language
 from app.services import datasets, results
@@ -89,7 +90,7 @@ def ranking(slug, channel, region, municipality, metro, options, fmt, weight) ->
     ])
     if fmt == "csv":
         buffer = io.StringIO()
-        frame.to_csv(buffer, index=False)
+        safe_frame(frame).to_csv(buffer, index=False)
         click.echo(buffer.getvalue(), nl=False)
         return
     for column in ("vote_share", "respondent_share", "ci95_low", "ci95_high"):
@@ -115,7 +116,7 @@ def participation(slug, channel, region, municipality, metro, options, fmt) -> N
     frame = pd.DataFrame(data["by_region"])
     if fmt == "csv":
         buffer = io.StringIO()
-        frame.to_csv(buffer, index=False)
+        safe_frame(frame).to_csv(buffer, index=False)
         click.echo(buffer.getvalue(), nl=False)
         return
     frame["share"] = frame["share"].map(_percent)

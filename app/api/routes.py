@@ -17,6 +17,7 @@ from app.auth.access import RESULT_ROLES, can_see_results
 from app.auth.decorators import public
 from app.i18n import language
 from app.services import results
+from app.services.caching import PRIVATE, cache_control, listing
 from app.services.consultations import get_by_slug
 from app.services.datasets import FilterError, parse_filters
 
@@ -27,6 +28,12 @@ OPTIONS = ("weight", "lang")
 def error(status: int, code: str, message: str, **extra):
     response = jsonify(error=code, message=message, **extra)
     response.status_code = status
+    response.headers["Cache-Control"] = PRIVATE
+    return response
+
+
+def _cached(response, consultation):
+    response.headers.update(cache_control(consultation))
     return response
 
 
@@ -121,7 +128,9 @@ def consultations():
         lang = _lang()
     except results.BadParameter as bad:
         return _bad(bad)
-    return jsonify(results.consultation_summaries(lang))
+    response = jsonify(results.consultation_summaries(lang))
+    response.headers.update(listing())
+    return response
 
 
 @bp.route("/consultations/<slug>/ranking")
@@ -136,7 +145,7 @@ def ranking(slug: str):
     except (FilterError, results.BadParameter) as bad:
         return _bad(bad)
     payload = results.jsonable(results.ranking(consultation, filters, weight, lang))
-    return jsonify(_suppressed(payload, filters))
+    return _cached(jsonify(_suppressed(payload, filters)), consultation)
 
 
 @bp.route("/consultations/<slug>/participation")
@@ -151,7 +160,7 @@ def participation(slug: str):
     except (FilterError, results.BadParameter) as bad:
         return _bad(bad)
     payload = results.jsonable(results.participation(consultation, filters, lang))
-    return jsonify(_suppressed(payload, filters))
+    return _cached(jsonify(_suppressed(payload, filters)), consultation)
 
 
 @bp.route("/openapi.json")

@@ -33,6 +33,7 @@ from app.models import Consultation, ImportBatch, Municipality, Region
 from app.services import audit, imports, paper, printing
 from app.services import consultations as consultation_service
 from app.services.errors import DomainError, OutOfScope
+from app.services.spreadsheet import safe_row
 from app.util import local_today
 
 STAFF = ("staff", "supervisor")
@@ -489,9 +490,9 @@ def progress(slug: str):
         writer.writerow(["region", "region_name", "municipality", "municipality_name",
                          *paper.PROGRESS_COLUMNS])
         for row in rows:
-            writer.writerow([row.region_number, row.region_name, row.municipality_code,
-                             row.municipality_name,
-                             *(getattr(row, name) for name in paper.PROGRESS_COLUMNS)])
+            writer.writerow(safe_row([row.region_number, row.region_name, row.municipality_code,
+                                      row.municipality_name,
+                                      *(getattr(row, name) for name in paper.PROGRESS_COLUMNS)]))
         return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
             "Content-Disposition": f'attachment; filename="{found.slug}-paper-progress.csv"'})
     regions = list(db.session.scalars(db.select(Region).order_by(Region.number)))

@@ -20,6 +20,7 @@ from app.services import consultations as consultation_service
 from app.services import coverage
 from app.services.coverage import FilterError, InvalidTarget, MapQuery
 from app.services.datasets import geography_table
+from app.services.spreadsheet import safe_row
 from app.util import local_today
 
 navigation.register("maps.index", _l("Participation maps"), "supervisor", "analyst", order=40)
@@ -138,7 +139,7 @@ def table_csv(slug: str):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     code_header = "inegi_code" if query.level == "municipality" else "region_number"
-    writer.writerow([code_header, *columns])
+    writer.writerow(safe_row([code_header, *columns]))
     for _index, row in table.iterrows():
         hidden = present.hidden_cells(row, query, exact)
         values = []
@@ -152,7 +153,7 @@ def table_csv(slug: str):
                 values.append(value)
             else:
                 values.append("" if value != value else int(value))
-        writer.writerow([row["place"], *values])
+        writer.writerow(safe_row([row["place"], *values]))
     filename = f"{consultation.slug}-participation-{query.level}.csv"
     return Response(buffer.getvalue(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, jsonify, request, stream_with_context, url_for
+from flask import Response, abort, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,6 +13,7 @@ from app.models import Consultation
 from app.opendata import bp
 from app.services import consultations as consultation_service
 from app.services import opendata
+from app.services.caching import PRIVATE, cache_control
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -29,17 +30,36 @@ def _consultation(slug: str) -> Consultation:
     return found
 
 
-def _attachment(name: str) -> dict:
+@bp.after_request
+def _errors_not_kept(response):
+    """An error (403 before the close, 404, 400) is never kept by a cache."""
+    if response.status_code >= 400:
+        response.headers["Cache-Control"] = PRIVATE
+    return response
+
+
+def _attachment(consultation: Consultation, name: str) -> dict:
     return {"Content-Disposition": f'attachment; filename="{name}"',
-            "Cache-Control": "no-store"}
+            **cache_control(consultation)}
+
+
+def _url(endpoint: str, slug: str, relative: str) -> str:
+    """Return the address of an open data file: PUBLIC_BASE_URL + its path when set, else
+    relative to the data package (never made from the request's Host header)."""
+    base = current_app.config.get("PUBLIC_BASE_URL", "")
+    if not base:
+        return relative
+    return base + url_for(endpoint, slug=slug)
 
 
 @bp.route("/consultations/<slug>/responses.csv")
 @public
 def responses_csv(slug: str):
     consultation = _consultation(slug)
-    return Response(stream_with_context(opendata.csv_stream(consultation)),
-                    mimetype="text/csv", headers=_attachment(f"{slug}-responses.csv"))
+    # csv_stream reads all it needs from the ORM now; the rows stream on their own connection
+    # after this request's session has ended.
+    return Response(opendata.csv_stream(consultation), mimetype="text/csv",
+                    headers=_attachment(consultation, f"{slug}-responses.csv"))
 
 
 @bp.route("/consultations/<slug>/responses.xlsx")
@@ -53,7 +73,8 @@ def responses_xlsx(slug: str):
             while block := handle.read(64 * 1024):
                 yield block
 
-    response = Response(chunks(), mimetype=XLSX, headers=_attachment(f"{slug}-responses.xlsx"))
+    response = Response(chunks(), mimetype=XLSX,
+                        headers=_attachment(consultation, f"{slug}-responses.xlsx"))
     response.call_on_close(handle.close)
     return response
 
@@ -64,21 +85,32 @@ def dictionary(slug: str):
     consultation = _consultation(slug)
     wanted = request.args.get("format", "json")
     if wanted == "csv":
-        return Response(opendata.dictionary_csv(consultation), mimetype="text/csv",
-                        headers=_attachment(f"{slug}-dictionary.csv"))
+        return dictionary_csv(slug)
     if wanted != "json":
         abort(400, description=_("format must be json or csv, not \"%(value)s\"",
                                  value=wanted))
-    return jsonify(opendata.dictionary_json(consultation))
+    response = jsonify(opendata.dictionary_json(consultation))
+    response.headers.update(cache_control(consultation))
+    return response
+
+
+@bp.route("/consultations/<slug>/dictionary.csv")
+@public
+def dictionary_csv(slug: str):
+    consultation = _consultation(slug)
+    return Response(opendata.dictionary_csv(consultation), mimetype="text/csv",
+                    headers=_attachment(consultation, f"{slug}-dictionary.csv"))
 
 
 @bp.route("/consultations/<slug>/datapackage.json")
 @public
 def datapackage(slug: str):
     consultation = _consultation(slug)
-    return jsonify(opendata.datapackage(
+    response = jsonify(opendata.datapackage(
         consultation,
-        csv_url=url_for("opendata.responses_csv", slug=slug, _external=True),
-        dictionary_url=url_for("opendata.dictionary", slug=slug, format="csv", _external=True),
+        csv_url=_url("opendata.responses_csv", slug, "responses.csv"),
+        dictionary_url=_url("opendata.dictionary_csv", slug, "dictionary.csv"),
         lang=language(),
     ))
+    response.headers.update(cache_control(consultation))
+    return response

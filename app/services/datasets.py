@@ -7,162 +7,54 @@ query each, not a million Python objects.
 
 from __future__ import annotations
 
-import gzip
-import io
-import json
 from collections import OrderedDict
-from dataclasses import dataclass, field
 
 import pandas as pd
-from flask import current_app
-from flask_babel import gettext as _
-from sqlalchemy import Select, and_, delete, event, func, insert, select, text
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, select, text
 
 from app.extensions import db
 from app.models import (
     Answer,
     Consultation,
     Municipality,
-    Region,
     Response,
-    ResponseTheme,
-    ResultSnapshot,
-    Theme,
 )
 from app.models.response import pattern_theme_ids
-from app.util import local_today, utcnow
+from app.services.place_counts import (
+    geography_table,
+    municipality_paper_counts,
+    municipality_theme_counts,
+)
+from app.services.response_filters import (
+    FILTER_PARAMETERS,
+    FilterError,
+    Filters,
+    _filtered,
+    filtered_response_ids,
+    parse_filters,
+)
+from app.services.result_snapshots import (
+    OPTION_SPLIT,
+    SNAPSHOT_TABLES,
+    _queue_snapshot,
+    _snapshot_key,
+    _snapshots_apply,
+    _snapshotted,
+    decode_table,
+    encode_table,
+    read_snapshot,
+    write_snapshot,
+)
 
-
-@dataclass(frozen=True)
-class Filters:
-    """Which accepted responses to count; every field narrows the set, None means all."""
-
-    channel: str | None = None
-    region: int | None = None
-    municipality: str | None = None
-    metro: bool | None = None
-    # {question_code: option_code} for single-choice questions.
-    options: dict[str, str] = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        """Return the filters that are set, in the API's parameter names."""
-        out: dict = {}
-        for key in ("channel", "region", "municipality"):
-            if getattr(self, key) is not None:
-                out[key] = getattr(self, key)
-        if self.metro is not None:
-            out["metro"] = int(self.metro)
-        out.update(self.options)
-        return out
-
-
-FILTER_PARAMETERS = ("channel", "region", "municipality", "metro")
-
-
-class FilterError(ValueError):
-    """A filter parameter is not valid; parameter names it, message says why (translated)."""
-
-    def __init__(self, parameter: str, message: str):
-        super().__init__(message)
-        self.parameter = parameter
-        self.message = message
-
-
-def parse_filters(consultation: Consultation, args, ignore: tuple[str, ...] = ()) -> Filters:
-    """Read filters from request-style arguments; raise FilterError naming a bad parameter.
-
-    Parameters other than the filters and the question codes are refused unless listed in
-    `ignore` (e.g. weight, format), so a typo never silently returns unfiltered numbers.
-    """
-    values: dict = {}
-    channel = args.get("channel")
-    if channel is not None:
-        if channel not in ("online", "paper"):
-            raise FilterError("channel", _("channel must be online or paper, not \"%(value)s\"",
-                                           value=channel))
-        values["channel"] = channel
-    region = args.get("region")
-    if region is not None:
-        if not region.isdigit() or not 1 <= int(region) <= 12:
-            raise FilterError("region", _("region must be a number from 1 to 12, not "
-                                          "\"%(value)s\"", value=region))
-        values["region"] = int(region)
-    municipality = args.get("municipality")
-    if municipality is not None:
-        if db.session.get(Municipality, municipality) is None:
-            raise FilterError("municipality", _("municipality \"%(value)s\" is not an INEGI "
-                                                "code of Jalisco (e.g. 14039)", value=municipality))
-        values["municipality"] = municipality
-    metro = args.get("metro")
-    if metro is not None:
-        if metro not in ("0", "1"):
-            raise FilterError("metro", _("metro must be 1 or 0, not \"%(value)s\"", value=metro))
-        values["metro"] = metro == "1"
-    options = {}
-    questions = consultation.question_by_code()
-    for key in args:
-        if key in FILTER_PARAMETERS or key in ignore:
-            continue
-        question = questions.get(key)
-        if question is None or question.type != "single":
-            raise FilterError(key, _("\"%(parameter)s\" is not a filter of this consultation",
-                                     parameter=key))
-        value = args.get(key)
-        if value not in question.option_by_code():
-            raise FilterError(key, _("\"%(value)s\" is not an option of %(parameter)s",
-                                     value=value, parameter=key))
-        options[key] = value
-    return Filters(options=options, **values)
-
-
-def _filtered(
-    consultation: Consultation, filters: Filters, *columns, geography: bool = False,
-    by_answers: bool = False,
-) -> Select:
-    """Return SELECT columns FROM response WHERE accepted and the filters hold.
-
-    The response is joined to its municipality when a filter or (geography=True) a column
-    needs it. by_answers (SQLite, a query joined to one question's answers): the response's
-    indexes are kept out of the plan, so that SQLite reads that question's answers from their
-    index and each response by its id, in order (1.5 s at 1,000,000), whatever its statistics
-    say; with them, it may walk every response and look its answers up (3.5-5 s).
-    """
-    consultation_id, state = Response.consultation_id, Response.state
-    if by_answers:
-        consultation_id, state = consultation_id + 0, state + ""
-    query = select(*columns).select_from(Response).where(
-        consultation_id == consultation.id, state == "accepted"
-    )
-    if geography or filters.region is not None or filters.metro is not None:
-        query = query.join(Municipality, Municipality.code == Response.municipality_code)
-    if filters.channel:
-        query = query.where(Response.channel == filters.channel)
-    if filters.municipality:
-        query = query.where(Response.municipality_code == filters.municipality)
-    if filters.region is not None:
-        query = query.where(Municipality.region_number == filters.region)
-    if filters.metro is not None:
-        query = query.where(Municipality.metro.is_(filters.metro))
-    if filters.options:
-        questions = consultation.question_by_code()
-        for code, option_code in filters.options.items():
-            question = questions[code]
-            option = question.option_by_code()[option_code]
-            query = query.where(
-                select(Answer.id).where(
-                    Answer.response_id == Response.id,
-                    Answer.question_id == question.id,
-                    Answer.option_id == option.id,
-                ).correlate(Response).exists()
-            )
-    return query
-
-
-def filtered_response_ids(consultation: Consultation, filters: Filters) -> Select:
-    """Return a SELECT of the ids of the accepted responses that pass the filters."""
-    return _filtered(consultation, filters, Response.id)
+# Filters, place counts and snapshots moved out by responsibility; importable from here as
+# before (callers and tests use them).
+__all__ = ["FILTER_PARAMETERS", "OPTION_SPLIT", "SNAPSHOT_TABLES", "FilterError", "Filters",
+           "cache_key", "cooccurrence_counts", "decode_table", "encode_table",
+           "filtered_response_ids", "geography_table", "municipality_channel_counts",
+           "municipality_paper_counts", "municipality_theme_counts", "option_counts",
+           "option_groups", "parse_filters", "pattern_counts", "read_snapshot",
+           "region_theme_counts", "respondent_count", "snapshot_results",
+           "theme_position_counts", "write_snapshot"]
 
 
 def respondent_count(consultation: Consultation, filters: Filters = Filters()) -> int:
@@ -237,7 +129,6 @@ def _option_split(consultation: Consultation, filters: Filters, question) -> pd.
     return _memo(f"{OPTION_SPLIT}:{question.code}", consultation, filters, compute)
 
 
-OPTION_SPLIT = "option_split"
 
 
 def region_theme_counts(consultation: Consultation, filters: Filters = Filters()) -> pd.DataFrame:
@@ -570,231 +461,6 @@ def _fingerprint(consultation: Consultation) -> tuple:
     voided = db.session.execute(select(func.count(), func.max(Response.id)).where(
         Response.consultation_id == consultation.id, Response.state == "voided")).one()
     return (accepted, *voided)
-
-
-def geography_table() -> pd.DataFrame:
-    """Return the 125 municipalities: municipality, name, region, region_name, metro, population."""
-    query = select(
-        Municipality.code, Municipality.name, Municipality.region_number, Region.name,
-        Municipality.metro, Municipality.population,
-    ).join(Region).order_by(Municipality.code)
-    return pd.DataFrame(
-        db.session.execute(query).all(),
-        columns=["municipality", "name", "region", "region_name", "metro", "population"],
-    )
-
-
-def municipality_theme_counts(
-    consultation: Consultation, filters: Filters = Filters(), theme: str | None = None
-) -> pd.DataFrame:
-    """Return columns municipality, theme, count: respondents who chose each theme, by place.
-
-    A respondent chooses a theme at most once, so count is also a number of respondents.
-    With theme (a code), only that theme is counted.
-    """
-    if theme is not None:
-        # IN (the chosen theme's responses) lets the database read the theme's index once,
-        # instead of looking up every response's themes (a million: 0.9 s rather than 4 s).
-        chosen = consultation.theme_by_code()[theme]
-        query = (
-            _filtered(consultation, filters, Response.municipality_code, func.count())
-            .where(Response.id.in_(select(ResponseTheme.response_id)
-                                   .where(ResponseTheme.theme_id == chosen.id)))
-            .group_by(Response.municipality_code)
-        )
-        rows = [(code, theme, count) for code, count in db.session.execute(query).all()]
-        return pd.DataFrame(rows, columns=["municipality", "theme", "count"])
-    query = (
-        _filtered(consultation, filters, Response.municipality_code, Theme.code, func.count())
-        .join(ResponseTheme, ResponseTheme.response_id == Response.id)
-        .join(Theme, Theme.id == ResponseTheme.theme_id)
-        .group_by(Response.municipality_code, Theme.code)
-    )
-    return pd.DataFrame(
-        db.session.execute(query).all(), columns=["municipality", "theme", "count"]
-    )
-
-
-def municipality_paper_counts(consultation: Consultation) -> pd.DataFrame:
-    """Return columns municipality, issued, keyed: forms printed, and forms keyed at least once.
-
-    Two aggregate queries (batches, keyings), merged on the municipality.
-    """
-    from app.models import PaperBatch, PaperKeying
-
-    issued = db.session.execute(
-        select(PaperBatch.municipality_code, func.sum(PaperBatch.count))
-        .where(PaperBatch.consultation_id == consultation.id)
-        .group_by(PaperBatch.municipality_code)
-    ).all()
-    keyed = db.session.execute(
-        select(PaperKeying.municipality_code, func.count(func.distinct(PaperKeying.serial)))
-        .where(PaperKeying.consultation_id == consultation.id)
-        .group_by(PaperKeying.municipality_code)
-    ).all()
-    frame = pd.DataFrame(issued, columns=["municipality", "issued"]).merge(
-        pd.DataFrame(keyed, columns=["municipality", "keyed"]), on="municipality", how="outer")
-    return frame.fillna(0).astype({"issued": int, "keyed": int})
-
-
-# --- result snapshots: closed consultations' base tables, kept across processes ---------------
-#
-# A closed consultation's responses rarely change, yet every new process (a restarted worker,
-# each of gunicorn's workers) scanned a million responses again for its first result: 5–20 s.
-# The base tables every count is derived from (one per question-option filter: a few tens of
-# thousands of rows) are stored in result_snapshot, as gzip'd CSV, with the fingerprint they
-# were computed at. A reader uses a row only when the current fingerprint is the same, so a
-# voided or late-imported response makes the next reader recompute and replace it. Open
-# consultations change at every submission and are never snapshotted.
-
-SNAPSHOT_TABLES = ("patterns", "options")
-
-
-def _snapshotted(name: str) -> bool:
-    """Whether a closed consultation's table of this name is kept in a snapshot: the base
-    tables, and the comparisons' split by each question (option_split:<question code>)."""
-    return name in SNAPSHOT_TABLES or name.startswith(OPTION_SPLIT + ":")
-
-
-def _snapshots_apply(consultation: Consultation) -> bool:
-    if consultation.status(local_today()) != "closed":
-        return False
-    # An in-memory SQLite database is one connection: a second one would see another database.
-    return (db.engine.dialect.name != "sqlite"
-            or db.engine.url.database not in (None, "", ":memory:"))
-
-
-def _snapshot_key(name: str, filters: Filters) -> str:
-    return json.dumps([name, filters.channel, filters.region, filters.municipality,
-                       filters.metro, sorted(filters.options.items())])
-
-
-def _fingerprint_text(consultation: Consultation, fingerprint: tuple) -> str:
-    return json.dumps([consultation.created_at.isoformat(), *fingerprint], default=str)
-
-
-def encode_table(frame: pd.DataFrame) -> bytes:
-    """Return a count table as gzip'd text: one JSON line of column types, then CSV (no pickle)."""
-    types = {column: str(dtype) for column, dtype in frame.dtypes.items()}
-    body = json.dumps(types) + "\n" + frame.to_csv(index=False)
-    return gzip.compress(body.encode("utf-8"), compresslevel=6)
-
-
-def decode_table(payload: bytes) -> pd.DataFrame:
-    """Return the table encode_table wrote, with its column types."""
-    header, body = gzip.decompress(payload).decode("utf-8").split("\n", 1)
-    types = json.loads(header)
-    textual = {c for c, t in types.items() if t in ("object", "str", "string")}
-    frame = pd.read_csv(
-        io.StringIO(body), dtype={c: (str if c in textual else t) for c, t in types.items()},
-        keep_default_na=False, na_values={c: [""] for c, t in types.items()
-                                          if t.startswith("float")})
-    return frame.astype({c: t for c, t in types.items() if c not in textual})
-
-
-def read_snapshot(consultation: Consultation, key: str, fingerprint: tuple) -> pd.DataFrame | None:
-    """Return the stored table if it was computed at this fingerprint, else None."""
-    try:
-        payload = db.session.scalar(select(ResultSnapshot.payload).where(
-            ResultSnapshot.consultation_id == consultation.id, ResultSnapshot.key == key,
-            ResultSnapshot.fingerprint == _fingerprint_text(consultation, fingerprint)))
-        return None if payload is None else decode_table(payload)
-    except (SQLAlchemyError, ValueError, OSError, EOFError) as error:
-        # A missing table (not yet migrated) or an unreadable row: compute as without one.
-        current_app.logger.warning("result snapshot %s not read: %s", key, error)
-        if isinstance(error, SQLAlchemyError):
-            db.session.rollback()
-        return None
-
-
-def _queue_snapshot(consultation: Consultation, key: str, fingerprint: tuple,
-                    frame: pd.DataFrame) -> None:
-    """Write the snapshot when the session's transaction ends, not now.
-
-    Now, the snapshot's own connection would commit while the session still reads: on SQLite
-    (WAL) the session could then no longer write in that transaction. When the transaction
-    ends, nothing is held; and a transaction that wrote and was rolled back may have seen
-    responses that never existed (their ids can be reused), so its snapshots are dropped.
-    """
-    session = db.session()
-    session.info.setdefault(_PENDING, []).append(
-        (consultation.id, key, _fingerprint_text(consultation, fingerprint), frame))
-
-
-_PENDING = "result_snapshots_pending"
-_WROTE = "result_snapshots_session_wrote"
-_COMMITTED = "result_snapshots_session_committed"
-
-
-@event.listens_for(Session, "after_flush")
-def _after_flush(session, flush_context) -> None:  # noqa: ARG001
-    session.info[_WROTE] = True
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _after_execute(state) -> None:
-    if not state.is_select:
-        state.session.info[_WROTE] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session) -> None:
-    session.info[_COMMITTED] = True
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _after_transaction_end(session, transaction) -> None:
-    if transaction.parent is not None:
-        return
-    pending = session.info.pop(_PENDING, None)
-    wrote = session.info.pop(_WROTE, False)
-    committed = session.info.pop(_COMMITTED, False)
-    if not pending or (wrote and not committed):
-        return
-    for consultation_id, key, fingerprint, frame in pending:
-        _write(consultation_id, key, fingerprint, frame)
-
-
-def write_snapshot(consultation: Consultation, key: str, fingerprint: tuple,
-                   frame: pd.DataFrame) -> bool:
-    """Store (or replace) a table now, in its own transaction; never raise (see _write)."""
-    return _write(consultation.id, key, _fingerprint_text(consultation, fingerprint), frame)
-
-
-def _write(consultation_id: int, key: str, fingerprint: str, frame: pd.DataFrame) -> bool:
-    """Store (or replace) a table in its own short transaction; never raise.
-
-    Its own connection, so the caller's transaction is neither committed nor rolled back, with
-    short lock timeouts so that it cannot wait on the caller's own locks. Two processes writing
-    the same key at once: one wins, the other's unique conflict is ignored (readers check the
-    fingerprint anyway). Returns whether it was stored.
-    """
-    values = {"consultation_id": consultation_id, "key": key, "fingerprint": fingerprint,
-              "created_at": utcnow()}
-    try:
-        values["payload"] = encode_table(frame)
-        with db.engine.connect() as connection:
-            sqlite = connection.dialect.name == "sqlite"
-            if sqlite:  # on the driver's connection: a pragma through SQLAlchemy would BEGIN
-                raw = connection.connection.dbapi_connection
-                previous = raw.execute("PRAGMA busy_timeout").fetchone()[0]
-                raw.execute("PRAGMA busy_timeout = 500")
-            try:
-                with connection.begin():
-                    if not sqlite:
-                        connection.execute(text("SET LOCAL lock_timeout = '2s'"))
-                    connection.execute(delete(ResultSnapshot).where(
-                        ResultSnapshot.consultation_id == consultation_id,
-                        ResultSnapshot.key == key))
-                    connection.execute(insert(ResultSnapshot).values(**values))
-            finally:
-                if sqlite:
-                    raw.execute(f"PRAGMA busy_timeout = {int(previous)}")
-        return True
-    except SQLAlchemyError as error:
-        current_app.logger.warning("result snapshot %s not stored: %s", key,
-                                   str(error).splitlines()[0])
-        return False
 
 
 def snapshot_results(consultation: Consultation) -> int:

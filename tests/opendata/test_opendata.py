@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 
 from app.extensions import db
-from app.services import datasets, opendata
+from app.services import datasets, opendata, opendata_reader
 from app.services.responses import new_response
 
 # (municipality, channel, themes in order, sector, heard_via, problem)
@@ -44,6 +44,13 @@ def add_responses(consultation, rows=ROWS, start=0):
 
 
 @pytest.fixture
+def app_config() -> dict:
+    """These tests read every cell of a few rows: disclosure control (tests/opendata/
+    test_disclosure.py) would blank them all, so its threshold is 1 here."""
+    return {"MIN_CELL_SIZE": 1}
+
+
+@pytest.fixture
 def closed(make_consultation):
     consultation = make_consultation("closed")
     add_responses(consultation)
@@ -61,7 +68,7 @@ def read_csv(client, slug) -> pd.DataFrame:
 def test_csv_one_row_per_accepted_response(client, closed):
     frame = read_csv(client, closed.slug)
     assert list(frame.columns) == ["id", "submitted_on", "channel", "municipality", "region",
-                                   "metro", "themes", "sector", "heard_via"]
+                                   "metro", "themes", "sector", "heard_via", "source"]
     assert len(frame) == len(ROWS)  # the voided response is not published
     assert frame["id"].is_unique
     assert set(frame["submitted_on"]) == {"2016-10-17", "2016-10-18", "2016-10-19"}
@@ -168,7 +175,7 @@ def test_datapackage_describes_the_csv(client, closed):
     package = response.get_json()
     assert package["profile"] == "tabular-data-package"
     resource = package["resources"][0]
-    assert resource["path"].endswith(f"/api/v1/consultations/{closed.slug}/responses.csv")
+    assert resource["path"] == "responses.csv"  # relative to the package: no PUBLIC_BASE_URL
     fields = {field["name"]: field for field in resource["schema"]["fields"]}
     frame = read_csv(client, closed.slug)
     assert list(fields) == list(frame.columns)
@@ -319,15 +326,15 @@ def test_api_ranking_recomputed_from_csv_with_pandas(client, closed):
 # without the id column (a public contract: column order, quoting, scrubbing, neutralizing).
 PINNED = [
     '2016-10-17,online,14039,12,1,security;health;education,private,school,'
-    '"\'=HYPERLINK(""[…]"',
-    '2016-10-18,paper,14039,12,1,security,public,,"Soy […], escribe a […]"',
-    "2016-10-19,online,14120,12,1,health;security,private,school;other,'+1 mala idea",
-    "2016-10-17,paper,14001,3,0,security;health;education,academia,other,[…]",
-    "2016-10-18,paper,14001,3,0,corruption,private,,'-2+3",
-    "2016-10-19,online,14001,3,0,health;corruption,public,,Tab y BEL",
+    '"\'=HYPERLINK(""[…]",online',
+    '2016-10-18,paper,14039,12,1,security,public,,"Soy […], escribe a […]",online',
+    "2016-10-19,online,14120,12,1,health;security,private,school;other,'+1 mala idea,online",
+    "2016-10-17,paper,14001,3,0,security;health;education,academia,other,[…],online",
+    "2016-10-18,paper,14001,3,0,corruption,private,,'-2+3,online",
+    "2016-10-19,online,14001,3,0,health;corruption,public,,Tab y BEL,online",
 ]
 PINNED_HEADER = ("id,submitted_on,channel,municipality,region,metro,themes,sector,heard_via,"
-                 "problem\n")
+                 "problem,source\n")
 
 
 def pinned_csv(app, consultation, chunk_size: int) -> str:
@@ -354,7 +361,7 @@ def pinned_csv(app, consultation, chunk_size: int) -> str:
 def test_csv_bytes_are_pinned(app, client, make_consultation, monkeypatch, chunk_size,
                               fetch_size):
     """Same bytes whatever the chunk and fetch sizes (several chunks per round of queries)."""
-    monkeypatch.setattr(opendata, "FETCH_SIZE", fetch_size)
+    monkeypatch.setattr(opendata_reader, "FETCH_SIZE", fetch_size)
     consultation = make_consultation("closed", publish_free_text=True)
     add_responses(consultation)
     expected = pinned_csv(app, consultation, chunk_size)
@@ -417,7 +424,7 @@ def test_odd_codes_and_texts_are_written_as_csv_writer_would(make_consultation, 
 
     from app.models import Answer
 
-    monkeypatch.setattr(opendata, "FETCH_SIZE", fetch_size)
+    monkeypatch.setattr(opendata_reader, "FETCH_SIZE", fetch_size)
     consultation = make_consultation("closed")
     add_responses(consultation)
     next(theme for theme in consultation.themes if theme.code == "security").code = \
@@ -443,7 +450,7 @@ def test_odd_codes_and_texts_are_written_as_csv_writer_would(make_consultation, 
         'se,cu"rity;health;education', "private", "'=school"]
     assert rows[opendata.anonymous_id(consultation, second)][6:9] == [
         'se,cu"rity', "Radio, TV y […]", ""]
-    assert '"se,cu""rity;health;education",private,\'=school\n' in text
+    assert '"se,cu""rity;health;education",private,\'=school,online\n' in text
 
 
 def test_every_character_that_csv_writer_quotes_is_known():
@@ -461,12 +468,12 @@ def test_every_character_that_csv_writer_quotes_is_known():
         buffer.truncate()
         writer.writerow([char, f" a{char}b ", ""])
         if buffer.getvalue() != f"{char}, a{char}b ,\n":
-            assert opendata._NEEDS_QUOTES.search(char), repr(char)
+            assert opendata_reader._NEEDS_QUOTES.search(char), repr(char)
     for value in ['a,b', 'say "hi"', "two\nlines", "cr\r", "plain", " spaced "]:
         buffer.seek(0)
         buffer.truncate()
         writer.writerow([value, ""])
-        assert f"{opendata._csv_cell(value)},\n" == buffer.getvalue()
+        assert f"{opendata_reader._csv_cell(value)},\n" == buffer.getvalue()
 
 
 def _fetch_threads() -> list:
@@ -484,12 +491,12 @@ def test_rounds_read_ahead_stop_with_the_stream(app):
             read.append(number)
             yield number
 
-    items = opendata._ahead(db.engine, rounds)
+    items = opendata_reader._ahead(db.engine, rounds)
     assert [next(items), next(items)] == [0, 1]
     items.close()
     assert not _fetch_threads()
     assert len(read) <= 3  # one ahead at most: never the whole table
-    assert list(opendata._ahead(db.engine, rounds)) == list(range(100))
+    assert list(opendata_reader._ahead(db.engine, rounds)) == list(range(100))
     assert not _fetch_threads()
 
 
@@ -498,7 +505,7 @@ def test_rounds_read_ahead_raise_their_error(app):
         yield 1
         raise ValueError("boom")
 
-    items = opendata._ahead(db.engine, rounds)
+    items = opendata_reader._ahead(db.engine, rounds)
     assert next(items) == 1
     with pytest.raises(ValueError, match="boom"):
         next(items)
@@ -506,7 +513,7 @@ def test_rounds_read_ahead_raise_their_error(app):
 
 
 def test_closed_stream_leaves_no_reader(closed, monkeypatch):
-    monkeypatch.setattr(opendata, "FETCH_SIZE", 2)
+    monkeypatch.setattr(opendata_reader, "FETCH_SIZE", 2)
     stream = opendata.csv_stream(closed, chunk_size=2)
     next(stream), next(stream)
     stream.close()
