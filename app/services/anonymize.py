@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -36,10 +35,12 @@ class Span:
     kind: str
 
 
+_FOLD = str.maketrans("áéíóúüñàèìòùâêîôûäëïöç", "aeiouunaeiouaeiouaeioc")
+
+
 def _fold(word: str) -> str:
-    """Lowercase without accents (ñ kept as n): how names and stop words are compared."""
-    return "".join(char for char in unicodedata.normalize("NFD", word.lower())
-                   if unicodedata.category(char) != "Mn")
+    """Lowercase without accents (ñ as n): how names and stop words are compared."""
+    return word.lower().translate(_FOLD)
 
 
 def _words(*groups: str) -> frozenset[str]:
@@ -48,7 +49,7 @@ def _words(*groups: str) -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def _lists() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """(given names, surnames, municipality names), folded; read once."""
+    """(given names, surnames, places named like people), folded; read once."""
     def read(name: str) -> frozenset[str]:
         lines = (DATA / name).read_text(encoding="utf-8").splitlines()
         return frozenset(_fold(line.strip()) for line in lines
@@ -56,7 +57,8 @@ def _lists() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     municipalities = set()
     for line in (DATA / "jalisco_municipalities.csv").read_text(encoding="utf-8").splitlines()[1:]:
         municipalities.add(" ".join(_fold(line.split(",")[1]).replace(".", " ").split()))
-    return read("names_mx_given.txt"), read("names_mx_surnames.txt"), frozenset(municipalities)
+    places = _PUBLIC | municipalities
+    return read("names_mx_given.txt"), read("names_mx_surnames.txt"), places
 
 
 # -- patterns ----------------------------------------------------------------------------------
@@ -78,6 +80,9 @@ EMAIL = re.compile(
     rf"(?<![\w.@]){_LABEL}(?:(?:\.|\s+punto\s+|_|-){_LABEL})*{_AT}"
     rf"(?:{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}{_TLD}\b|{_PROVIDER}\b)",
     _I)
+
+DIGIT = re.compile(r"\d")
+EMAIL_HINT = re.compile(r"arroba|[(\[{<]\s*at\s*[)\]}>]", _I)
 
 _STATES = (r"(?:AS|BC|BS|CC|CL|CM|CS|CH|DF|DG|GT|GR|HG|JC|MC|MN|MS|NT|NL|OC|PL|QT|QR|SP|SL|SR|TC"
            r"|TS|TL|VZ|YN|ZS|NE)")
@@ -141,10 +146,11 @@ _TAIL = (r"(?:\s*[-,]?\s*(?:int(?:erior)?\.?|depto\.?|departamento|dpto\.?|local
          r"(?:\s*,?\s*(?:C\.\s?P\.|C\.?P\.?|código postal|codigo postal)\s*:?\s*\d{5}\b)?")
 ADDRESS = re.compile(
     rf"\b{_STREET}\s+{_STREET_NAME}\s*,?\s*{_NUMBER}{_TAIL}"
-    rf"|\b{_WORD}(?:\s+{_WORD}){{0,3}}\s*#\s*\d{{1,5}}{_TAIL}"
     r"|\b(?:manzana|mza?\.?|mz\.?)\s*\d+\s*,?\s*(?:lote|lt\.?)\s*\d+"
-    r"|\b(?:C\.\s?P\.|C\.?P\.?|código postal|codigo postal)\s*:?\s*\d{5}\b", _I)
+    r"|\b(?:C\.\s?P\.|C\.?P\.?|código postal|codigo postal)\s*:?\s*(?:es\s+)?\d{5}\b", _I)
 
+# "Independencia #88": a street's name and "#" (only looked for in a text with a "#").
+ADDRESS_HASH = re.compile(rf"\b{_WORD}(?:\s+{_WORD}){{0,3}}\s*#\s*\d{{1,5}}{_TAIL}", _I)
 ADDRESS_CUED = re.compile(
     r"\b(?:vivo en|mi domicilio(?: es)?|domicilio|mi direcci[oó]n(?: es)?|direcci[oó]n"
     r"|mi casa (?:est[aá]|queda) en)\s*:?\s+"
@@ -171,6 +177,7 @@ _PLACE_PREFIX = _words(
     " periférico periferico carretera camino paseo andador prolongación prol cruce esquina esq"
     " entre sobre hacia rumbo línea linea metro estación estacion tren macrobús macrobus"
     " deportiva cancha campo ejido rancho hacienda comunidad delegación delegacion localidad")
+_TITLES = _words("sr sra srta don doña lic ing dr dra mtro mtra prof profe c")
 _CONNECTORS = _words("de del la las los el")
 _AMBIGUOUS = _words(
     "minerva luz rosa paz sol mar cruz dolores socorro consuelo esperanza pilar mercedes rocío"
@@ -197,6 +204,9 @@ _NOT_NAME = _words(
     " estado estatal federal guadalajara zapopan jalisco méxico mexico centro oficina dif imss"
     " issste sep cfe siapa protección civil"
 )
+
+
+_STOP_OR_NOT_NAME = _STOP | _NOT_NAME
 
 
 def _spans_of(pattern: re.Pattern, text: str, kind: str, group: int = 0) -> list[Span]:
@@ -265,23 +275,29 @@ def _split_phones(groups: list[tuple[int, int, str]], cued: bool) -> list[Span]:
 
 
 def _names(text: str, taken: list[Span]) -> list[Span]:
-    given, surnames, municipalities = _lists()
-    tokens = [(match.start(), match.end(), match.group(0), _fold(match.group(0)))
-              for match in TOKEN.finditer(text)]
+    given, surnames, places = _lists()
+    folded = _fold(text)
+    if len(folded) != len(text):  # a character that folds to more or fewer: word by word
+        tokens = [(m.start(), m.end(), m.group(0), _fold(m.group(0))) for m in TOKEN.finditer(text)]
+    else:
+        tokens = [(start, end, text[start:end], folded[start:end])
+                  for start, end in (m.span() for m in TOKEN.finditer(text))]
     starts = [token[0] for token in tokens]
     used: set[int] = set()
+    if taken:
+        used.update(index for index, (start, end, _, _) in enumerate(tokens)
+                    if any(span.start < end and start < span.end for span in taken))
     out: list[Span] = []
 
     def free(index: int) -> bool:
-        start, end = tokens[index][:2]
-        return index not in used and not any(s.start < end and start < s.end for s in taken)
+        return index not in used
 
     def gap(index: int) -> str:
         return text[tokens[index - 1][1]:tokens[index][0]]
 
     def capital(index: int) -> bool:
         word = tokens[index][2]
-        return word[0].isupper() and tokens[index][3] not in _STOP | _NOT_NAME
+        return word[0].isupper() and tokens[index][3] not in _STOP_OR_NOT_NAME
 
     def listed(index: int) -> bool:
         return tokens[index][3] in given or tokens[index][3] in surnames
@@ -319,8 +335,8 @@ def _names(text: str, taken: list[Span]) -> list[Span]:
             continue
         strong, soy = cue.group(1), cue.group(2)
         word = tokens[index][3]
-        if strong:
-            ok = word not in _STOP and word not in _NOT_NAME
+        if strong:  # "Atte: Ing. Salvador …": the title is no name, the next cue takes it
+            ok = word not in _STOP and word not in _NOT_NAME and word not in _TITLES
         elif soy:
             ok = word in given or (capital(index) and index + 1 < len(tokens)
                                    and (capital(index + 1) or listed(index + 1)))
@@ -339,7 +355,7 @@ def _names(text: str, taken: list[Span]) -> list[Span]:
         while before >= 0 and tokens[before][3] in _CONNECTORS and index - before < 4:
             before -= 1
         if (before >= 0 and tokens[before][3] in _PLACE_PREFIX) or any(
-                " ".join(tokens[i][3] for i in range(index, end)) in _PUBLIC | municipalities
+                " ".join(tokens[i][3] for i in range(index, end)) in places
                 for end in range(index + 1, stop + 1)):
             used.update(range(index, stop))  # a place: none of its words is a name either
             continue
@@ -367,18 +383,23 @@ def find(text: str | None) -> list[Span]:
                 taken.append(span)
 
     claim(_spans_of(URL, text, "url"))
-    claim(_spans_of(EMAIL, text, "email"))
-    claim(_spans_of(CURP, text, "curp"))
-    claim(_spans_of(INE, text, "ine"))
-    claim(_spans_of(RFC, text, "rfc"))
-    claim(_spans_of(INE_CUED, text, "ine", 1))
-    claim(_spans_of(NSS_CUED, text, "nss", 1))
-    claim(_spans_of(ACCOUNT, text, "account"))
-    claim(_spans_of(ACCOUNT_CUED, text, "account", 1))
-    claim(_phones(text))
+    if "@" in text or EMAIL_HINT.search(text):
+        claim(_spans_of(EMAIL, text, "email"))
+    if DIGIT.search(text):  # every number-bearing family needs a digit: most statements have none
+        claim(_spans_of(CURP, text, "curp"))
+        claim(_spans_of(INE, text, "ine"))
+        claim(_spans_of(RFC, text, "rfc"))
+        claim(_spans_of(INE_CUED, text, "ine", 1))
+        claim(_spans_of(NSS_CUED, text, "nss", 1))
+        claim(_spans_of(ACCOUNT, text, "account"))
+        claim(_spans_of(ACCOUNT_CUED, text, "account", 1))
+        claim(_phones(text))
     claim(_spans_of(HANDLE, text, "handle"))
-    claim(_spans_of(ADDRESS, text, "address"))
-    claim(_spans_of(ADDRESS_CUED, text, "address", 1))
+    if DIGIT.search(text):
+        claim(_spans_of(ADDRESS, text, "address"))
+        if "#" in text:
+            claim(_spans_of(ADDRESS_HASH, text, "address"))
+        claim(_spans_of(ADDRESS_CUED, text, "address", 1))
     claim(_names(text, taken))
     return sorted(_trim(text, span) for span in taken)
 

@@ -1,6 +1,6 @@
 """The personal-data scrubber: each family of detail, and recall/precision on a hand-made set.
 
-tests/services/data/pii_statements.jsonl holds Spanish statements written by hand for this test
+tests/services/data/pii_statements*.jsonl hold Spanish statements written by hand for this test
 (none is a real person's): each with the exact personal details it contains, by kind, and many
 with none (complaints naming streets, places, years, percentages, municipalities).
 """
@@ -15,14 +15,19 @@ import pytest
 
 from app.services.anonymize import PLACEHOLDER, find, scrub
 
-DATA = Path(__file__).parent / "data" / "pii_statements.jsonl"
+DATA = Path(__file__).parent / "data"
+# pii_statements.jsonl was written with the rules, which were tuned on it;
+# pii_statements_heldout.jsonl was written after they were frozen and measured once (recall
+# 31/32, precision 31/32) before its two errors were fixed.
+SETS = ("pii_statements.jsonl", "pii_statements_heldout.jsonl")
 # What the set measured when this test was written, rounded down (README and bench/RESULTS.md).
 MIN_RECALL = 0.95
 MIN_PRECISION = 0.95
 
 
 def load() -> list[dict]:
-    return [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line]
+    return [json.loads(line) for name in SETS
+            for line in (DATA / name).read_text(encoding="utf-8").splitlines() if line]
 
 
 def labelled_spans(item: dict) -> list[tuple[int, int, str]]:
@@ -99,6 +104,7 @@ def test_recall_and_precision_on_the_hand_made_set(capsys):
     ("la señora lourdes vende en la esquina", "lourdes", "[nombre]"),
     ("Soy Ana López, y no hay agua", "Ana López", "[nombre]"),
     ("Atentamente: Óscar Núñez", "Óscar Núñez", "[nombre]"),
+    ("Atte: Ing. Salvador Cárdenas", "Salvador Cárdenas", "Atte: Ing. [nombre]"),
     ("mi hijo Daniel fue asaltado", "Daniel", "[nombre]"),
 ])
 def test_names(text, gone, placeholder):
@@ -182,6 +188,7 @@ def test_identity_and_account_numbers(text, placeholder):
     ("Vivo en Morelos 45 esquina con Allende", "Morelos 45 esquina con Allende"),
     ("calle 5 de Mayo número 18", "calle 5 de Mayo número 18"),
     ("Mz 12 Lt 4", "Mz 12 Lt 4"),
+    ("El C.P. es 45010 y no llegan", "45010"),
     ("Independencia #88, Col. Analco", "Independencia #88, Col. Analco"),
 ])
 def test_street_addresses(text, address):
