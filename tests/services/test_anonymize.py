@@ -16,13 +16,15 @@ import pytest
 from app.services.anonymize import PLACEHOLDER, find, scrub
 
 DATA = Path(__file__).parent / "data"
-# pii_statements.jsonl was written with the rules, which were tuned on it;
-# pii_statements_heldout.jsonl was written after they were frozen and measured once (recall
-# 31/32, precision 31/32) before its two errors were fixed.
-SETS = ("pii_statements.jsonl", "pii_statements_heldout.jsonl")
-# What the set measured when this test was written, rounded down (README and bench/RESULTS.md).
-MIN_RECALL = 0.95
-MIN_PRECISION = 0.95
+# pii_statements.jsonl (130) was written with the rules, which were tuned on it. The held-out
+# sets were written after the rules were frozen and measured once before any change:
+# pii_statements_heldout.jsonl (55): recall 31/32, precision 31/32 (its two errors then fixed);
+# pii_statements_heldout2.jsonl (50): recall 29/29, precision 29/29 (no change made).
+SETS = ("pii_statements.jsonl", "pii_statements_heldout.jsonl", "pii_statements_heldout2.jsonl")
+# What the sets measured when this test was written, rounded down (README): a statement added
+# that the rules get wrong needs a fix, or a lower floor stated in the README.
+MIN_RECALL = 1.00
+MIN_PRECISION = 1.00
 
 
 def load() -> list[dict]:
