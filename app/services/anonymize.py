@@ -70,6 +70,9 @@ URL = re.compile(
     r"|\b(?:facebook|fb|instagram|twitter|x|tiktok|youtube|linkedin|wa)\.(?:com|me)/[\w.%/?=&-]*\w",
     _I)
 
+# A government site names no citizen: "https://transparencia.jalisco.gob.mx/…" is kept.
+PUBLIC_SITE = re.compile(r"(?:https?://)?(?:[\w-]+\.)*gob\.mx(?:[/?#]|$)", _I)
+
 _TLD = r"(?:com|mx|net|org|edu|gob|info|io|es|us|co)"
 _PROVIDER = r"(?:gmail|hotmail|yahoo|outlook|live|icloud|prodigy|msn|aol|protonmail)"
 _AT = (r"(?:\s*@\s*|\s*[(\[{<]\s*(?:at|arroba|@)\s*[)\]}>]\s*|\s+arroba\s+"
@@ -91,8 +94,8 @@ CURP = re.compile(rf"\b[A-Z][AEIOUX][A-Z]{{2}}{_DATE}[HMX]{_STATES}[B-DF-HJ-NP-T
                   r"[A-Z\d]\d\b", _I)
 _HOMOCLAVE = r"[\s-]?[A-Z\d]{2}[A\d]"
 # Twelve or thirteen characters; without its last three only where "RFC" is written before it.
-RFC = re.compile(rf"\b[A-ZÑ&]{{3,4}}[\s-]?{_DATE}{_HOMOCLAVE}\b"
-                 rf"|(?<=RFC)[\s:]+(?:es\s+)?[A-ZÑ&]{{3,4}}[\s-]?{_DATE}(?:{_HOMOCLAVE})?\b", _I)
+RFC = re.compile(rf"\b[A-ZÑ&]{{3,4}}[\s-]?{_DATE}{_HOMOCLAVE}\b", _I)
+RFC_CUED = re.compile(rf"\bRFC[\s:]+(?:es\s+)?([A-ZÑ&]{{3,4}}[\s-]?{_DATE}(?:{_HOMOCLAVE})?)\b", _I)
 INE = re.compile(r"\b[A-Z]{6}\d{8}[HM]\d{3}\b", _I)  # clave de elector
 INE_CUED = re.compile(r"\b(?:INE|IFE|credencial(?: de elector| para votar)?|clave de elector"
                       r"|CIC|OCR)\b[\s:]*(?:(?:es|folio|n[oº°]\.?|n[uú]m(?:ero)?\.?|#)[\s:]*)*"
@@ -126,7 +129,10 @@ _STOP_TEXT = (
     " meses veces horas baches bache casas personas gente vecinos metros cuadras calles principal"
     " esquina col colonia cp número numero núm num no int interior depto frente cerca junto"
     " afuera adentro dentro enfrente atrás lado siempre nunca diario noche día tarde mañana"
-    " pasado pasada falta faltan quedó quedan sigue siguen está tiene ha han había hubo hizo")
+    " pasado pasada falta faltan quedó quedan sigue siguen está tiene ha han había hubo hizo"
+    # English: the form is bilingual
+    " the on in at is are was were be been being have has had since for from and or of to with"
+    " my our it its this that there near by every each all no not will would")
 _STOP = _words(_STOP_TEXT)
 _CONN = r"(?:de|del|la|las|los|el)"
 _STOPS = "|".join(sorted({re.escape(form) for word in (_STOP_TEXT + " de del la las los el").split()
@@ -184,7 +190,9 @@ _AMBIGUOUS = _words(
     " ángeles ángel guadalupe trinidad concepción asunción soledad victoria gloria"
     " amparo jesús rosario"
     " refugio alma dulce lucero perla iris blanca flor reyna domingo salvador santiago américa"
-    " israel julio marco norma aurora armando césar tomás lidia franco celeste clara estrella")
+    " israel julio marco norma aurora armando césar tomás lidia franco celeste clara estrella"
+    " margarita amado plácido primitivo valente alba abril caro memo chava marcial silvestre"
+    " jacinto")
 # Historical figures whose names are streets, towns and schools.
 _PUBLIC = frozenset(" ".join(_fold(name).split()) for name in (
     "Benito Juárez", "Miguel Hidalgo", "José María Morelos", "Lázaro Cárdenas", "López Mateos",
@@ -196,13 +204,21 @@ _PUBLIC = frozenset(" ".join(_fold(name).split()) for name in (
     "Agustín Yáñez", "Juan Pablo", "Juan Pablo II", "Jesús María", "Niños Héroes",
     "Enrique Díaz de León", "Juan Gil Preciado", "Fray Antonio Alcalde", "Manuel M Diéguez",
     "Manuel Acuña", "Juan Escutia", "Ignacio Vallarta", "Ignacio L Vallarta", "Santos Degollado",
-    "Miguel Ángel", "Luis Donaldo Colosio", "Lerdo de Tejada",
+    "Miguel Ángel", "Luis Donaldo Colosio", "Lerdo de Tejada", "Juan Manuel", "Pedro Loza",
+    "José María Vigil", "Mariano Bárcenas", "Juan Álvarez", "Manuel López Cotilla",
+    "Francisco Javier Gamboa", "Enrique González Martínez", "Marcelino García Barragán",
+    "Mariano Azuela", "Ignacio Ramírez", "José Guadalupe Zuno", "Adolfo B Horn",
+    "Ramón López Velarde", "Gabriel Ramos Millán", "Rafael Sanzio", "Juan de la Barrera",
+    "Agustín de la Rosa", "Pancho Villa", "Juan Escutia", "Ignacio Aldama", "Leona Vicario",
+    "Josefa Ortiz de Domínguez", "Sor Juana Inés de la Cruz", "Juana Inés de la Cruz",
+    "Belisario Domínguez", "Melchor Ocampo", "Valentín Gómez Farías", "Gómez Farías",
 ))
 _NOT_NAME = _words(
     "presidente presidenta gobernador gobernadora municipal ayuntamiento gobierno secretaría"
     " secretaria dirección direccion obras públicas publicas seguridad policía policia salud"
     " estado estatal federal guadalajara zapopan jalisco méxico mexico centro oficina dif imss"
-    " issste sep cfe siapa protección civil"
+    " issste sep cfe siapa protección civil mayor general ejecutivo adjunto regional jurídico"
+    " administrativo operativo técnico"
 )
 
 
@@ -283,6 +299,8 @@ def _names(text: str, taken: list[Span]) -> list[Span]:
         tokens = [(start, end, text[start:end], folded[start:end])
                   for start, end in (m.span() for m in TOKEN.finditer(text))]
     starts = [token[0] for token in tokens]
+    # IN CAPITALS case says nothing: only the lists and the cues find names.
+    shouting = sum(map(str.isupper, text)) > sum(map(str.islower, text))
     used: set[int] = set()
     if taken:
         used.update(index for index, (start, end, _, _) in enumerate(tokens)
@@ -297,7 +315,8 @@ def _names(text: str, taken: list[Span]) -> list[Span]:
 
     def capital(index: int) -> bool:
         word = tokens[index][2]
-        return word[0].isupper() and tokens[index][3] not in _STOP_OR_NOT_NAME
+        return (not shouting and word[0].isupper()
+                and tokens[index][3] not in _STOP_OR_NOT_NAME)
 
     def listed(index: int) -> bool:
         return tokens[index][3] in given or tokens[index][3] in surnames
@@ -314,7 +333,8 @@ def _names(text: str, taken: list[Span]) -> list[Span]:
             if tokens[index][3] in ("de", "del") and index + 1 < len(tokens):
                 step = 2 if tokens[index + 1][3] in ("la", "los", "las") else 1
                 after = index + step
-                if after < len(tokens) and gap(after).isspace() and free(after) and namey(after):
+                # "Díaz de León", "de la Cruz": a listed name after it ("Karla … de Ocotlán")
+                if after < len(tokens) and gap(after).isspace() and free(after) and listed(after):
                     index = after
                     continue
                 break
@@ -382,13 +402,15 @@ def find(text: str | None) -> list[Span]:
                     other.start < span.end and span.start < other.end for other in taken):
                 taken.append(span)
 
-    claim(_spans_of(URL, text, "url"))
+    claim([span for span in _spans_of(URL, text, "url")
+           if not PUBLIC_SITE.match(text, span.start, span.end)])
     if "@" in text or EMAIL_HINT.search(text):
         claim(_spans_of(EMAIL, text, "email"))
     if DIGIT.search(text):  # every number-bearing family needs a digit: most statements have none
         claim(_spans_of(CURP, text, "curp"))
         claim(_spans_of(INE, text, "ine"))
         claim(_spans_of(RFC, text, "rfc"))
+        claim(_spans_of(RFC_CUED, text, "rfc", 1))
         claim(_spans_of(INE_CUED, text, "ine", 1))
         claim(_spans_of(NSS_CUED, text, "nss", 1))
         claim(_spans_of(ACCOUNT, text, "account"))

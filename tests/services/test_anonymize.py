@@ -19,12 +19,16 @@ DATA = Path(__file__).parent / "data"
 # pii_statements.jsonl (130) was written with the rules, which were tuned on it. The held-out
 # sets were written after the rules were frozen and measured once before any change:
 # pii_statements_heldout.jsonl (55): recall 31/32, precision 31/32 (its two errors then fixed);
-# pii_statements_heldout2.jsonl (50): recall 29/29, precision 29/29 (no change made).
-SETS = ("pii_statements.jsonl", "pii_statements_heldout.jsonl", "pii_statements_heldout2.jsonl")
+# pii_statements_heldout2.jsonl (50): recall 29/29, precision 29/29 (no change made);
+# pii_statements_heldout3.jsonl (40; capitals, English, no accents): recall 16/16, precision
+# 16/17, characters 0.853 (a text in capitals, an English sentence after a street: fixed).
+SETS = ("pii_statements.jsonl", "pii_statements_heldout.jsonl", "pii_statements_heldout2.jsonl",
+        "pii_statements_heldout3.jsonl")
 # What the sets measured when this test was written, rounded down (README): a statement added
 # that the rules get wrong needs a fix, or a lower floor stated in the README.
 MIN_RECALL = 1.00
 MIN_PRECISION = 1.00
+MIN_CHAR_PRECISION = 1.00
 
 
 def load() -> list[dict]:
@@ -43,7 +47,7 @@ def labelled_spans(item: dict) -> list[tuple[int, int, str]]:
 
 
 def measure(items: list[dict]) -> dict:
-    details = found = removals = correct = right_kind = 0
+    details = found = removals = correct = right_kind = removed_chars = removed_in_pii = 0
     misses, wrong = [], []
     for item in items:
         truth = labelled_spans(item)
@@ -59,7 +63,11 @@ def measure(items: list[dict]) -> dict:
                 right_kind += any(span.kind == kind for span in covering)
             else:
                 misses.append((item["text"], item["text"][start:end]))
+        inside = {i for start, end, _ in truth for i in range(start, end)}
         for span in spans:
+            letters = [i for i in range(span.start, span.end) if not item["text"][i].isspace()]
+            removed_chars += len(letters)
+            removed_in_pii += sum(1 for i in letters if i in inside)
             removals += 1
             if any(span.start < end and start < span.end for start, end, _ in truth):
                 correct += 1
@@ -67,7 +75,9 @@ def measure(items: list[dict]) -> dict:
                 wrong.append((item["text"], item["text"][span.start:span.end]))
     return {"statements": len(items), "details": details, "found": found, "removals": removals,
             "correct": correct, "right_kind": right_kind, "misses": misses, "wrong": wrong,
-            "recall": found / details, "precision": correct / removals if removals else 1.0}
+            "recall": found / details, "precision": correct / removals if removals else 1.0,
+            # Characters: a removal that runs past the detail ("Mario dice") costs here.
+            "char_precision": removed_in_pii / removed_chars if removed_chars else 1.0}
 
 
 def test_the_set_is_large_and_varied():
@@ -87,13 +97,15 @@ def test_recall_and_precision_on_the_hand_made_set(capsys):
         print(f"\nPII scrubber on {result['statements']} statements: "
               f"recall {result['found']}/{result['details']} = {result['recall']:.3f}, "
               f"precision {result['correct']}/{result['removals']} = {result['precision']:.3f}, "
-              f"right kind {result['right_kind']}/{result['found']}")
+              f"right kind {result['right_kind']}/{result['found']}, "
+              f"characters removed that were personal {result['char_precision']:.3f}")
         for text, detail in result["misses"]:
             print(f"  missed {detail!r} in {text!r}")
         for text, removed in result["wrong"]:
             print(f"  removed {removed!r} from {text!r}")
     assert math.floor(result["recall"] * 100) / 100 >= MIN_RECALL
     assert math.floor(result["precision"] * 100) / 100 >= MIN_PRECISION
+    assert math.floor(result["char_precision"] * 100) / 100 >= MIN_CHAR_PRECISION
 
 
 # -- one family at a time; the first cases are those issue 18 listed as let through -------------
@@ -108,6 +120,10 @@ def test_recall_and_precision_on_the_hand_made_set(capsys):
     ("Atentamente: Óscar Núñez", "Óscar Núñez", "[nombre]"),
     ("Atte: Ing. Salvador Cárdenas", "Salvador Cárdenas", "Atte: Ing. [nombre]"),
     ("mi hijo Daniel fue asaltado", "Daniel", "[nombre]"),
+    ("ME LLAMO RICARDO ESTRADA Y NO HAY AGUA", "RICARDO ESTRADA", "[nombre] Y NO HAY AGUA"),
+    ("MARIO DICE QUE NO", "MARIO", "[nombre] DICE QUE NO"),
+    ("Soy Karla Jiménez de Ocotlán", "Karla", "[nombre] de Ocotlán"),
+    ("Ana Díaz de León y Luis de la Torre", "León", "[nombre] y [nombre]"),
 ])
 def test_names(text, gone, placeholder):
     cleaned = scrub(text)
@@ -170,7 +186,8 @@ def test_emails_also_spelled_out(text, gone):
     ("Mi CURP es GOMJ850312HJCRRN08 y nada", "[CURP]"),
     ("curp lopa900715mjcpnn03", "[CURP]"),
     ("RFC SAMR-780920-H45", "[RFC]"),
-    ("rfc: hega7505215r7", "[RFC]"),
+    ("rfc: hega7505215r7", "rfc: [RFC]"),
+    ("Mi RFC es MEVR-850101-2A9, y", "Mi RFC es [RFC], y"),
     ("clave de elector GRHRJN80010114H400", "[INE]"),
     ("INE folio 1234567890123", "[INE]"),
     ("seguro social 04 16 85 1234 5", "[NSS]"),
@@ -203,6 +220,8 @@ def test_street_addresses(text, address):
     "En la avenida Juárez hay baches desde 2016", "La calle que va al panteón tiene 3 baches",
     "La calle Hidalgo y la calle Morelos son estacionamiento", "En Juárez la calle está rota",
     "la avenida Vallarta tiene 20 baches", "Trabajo en Av. Vallarta y tardo 2 horas",
+    "The potholes on Avenida Vallarta have been there since 2017.",
+    "EN LA CALLE HIDALGO NO HAY LUZ",
 ])
 def test_streets_named_as_places_stay(text):
     assert scrub(text) == text
@@ -211,6 +230,8 @@ def test_streets_named_as_places_stay(text):
 def test_links_and_handles():
     assert scrub("ver https://example.org/x, y @vecino_gdl") == "ver [enlace], y [usuario]"
     assert scrub("facebook.com/juan.perez.77") == "[enlace]"
+    assert scrub("ver https://transparencia.jalisco.gob.mx/x") == (
+        "ver https://transparencia.jalisco.gob.mx/x")  # a government site names no one
 
 
 def test_theme_words_and_whitespace():
