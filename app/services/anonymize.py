@@ -78,9 +78,11 @@ _PROVIDER = r"(?:gmail|hotmail|yahoo|outlook|live|icloud|prodigy|msn|aol|protonm
 _AT = (r"(?:\s*@\s*|\s*[(\[{<]\s*(?:at|arroba|@)\s*[)\]}>]\s*|\s+arroba\s+"
        r"|(?<=\w)arroba(?=" + _PROVIDER + r"))")
 _DOT = r"(?:\s*\.\s*|\s*[(\[{<]\s*(?:dot|punto|\.)\s*[)\]}>]\s*|\s+(?:punto|dot)\s+)"
-_LABEL = r"[a-z0-9](?:[\w+-]*[a-z0-9])?"
+# No character is both in a part and between parts: the match cannot backtrack exponentially.
+_LOCAL = r"[\w+-]+(?:(?:\.|\s+punto\s+)[\w+-]+)*"
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 EMAIL = re.compile(
-    rf"(?<![\w.@]){_LABEL}(?:(?:\.|\s+punto\s+|_|-){_LABEL})*{_AT}"
+    rf"(?<![\w.@]){_LOCAL}{_AT}"
     rf"(?:{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}{_TLD}\b|{_PROVIDER}\b)",
     _I)
 
@@ -290,7 +292,8 @@ def _split_phones(groups: list[tuple[int, int, str]], cued: bool) -> list[Span]:
     return out
 
 
-def _names(text: str, taken: list[Span]) -> list[Span]:
+def _names(text: str, mask: bytearray) -> list[Span]:
+    """Names found by cues and by the lists, in words no other family has claimed (mask)."""
     given, surnames, places = _lists()
     folded = _fold(text)
     if len(folded) != len(text):  # a character that folds to more or fewer: word by word
@@ -302,9 +305,9 @@ def _names(text: str, taken: list[Span]) -> list[Span]:
     # IN CAPITALS case says nothing: only the lists and the cues find names.
     shouting = sum(map(str.isupper, text)) > sum(map(str.islower, text))
     used: set[int] = set()
-    if taken:
+    if any(mask):
         used.update(index for index, (start, end, _, _) in enumerate(tokens)
-                    if any(span.start < end and start < span.end for span in taken))
+                    if mask.find(1, start, end) != -1)
     out: list[Span] = []
 
     def free(index: int) -> bool:
@@ -395,12 +398,13 @@ def find(text: str | None) -> list[Span]:
     if not text:
         return []
     taken: list[Span] = []
+    mask = bytearray(len(text))  # 1 where a span already claimed the character
 
     def claim(spans: list[Span]) -> None:
         for span in spans:
-            if span.end > span.start and not any(
-                    other.start < span.end and span.start < other.end for other in taken):
+            if span.end > span.start and mask.find(1, span.start, span.end) == -1:
                 taken.append(span)
+                mask[span.start:span.end] = b"\x01" * (span.end - span.start)
 
     claim([span for span in _spans_of(URL, text, "url")
            if not PUBLIC_SITE.match(text, span.start, span.end)])
@@ -422,7 +426,7 @@ def find(text: str | None) -> list[Span]:
         if "#" in text:
             claim(_spans_of(ADDRESS_HASH, text, "address"))
         claim(_spans_of(ADDRESS_CUED, text, "address", 1))
-    claim(_names(text, taken))
+    claim(_names(text, mask))
     return sorted(_trim(text, span) for span in taken)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -241,3 +242,12 @@ def test_theme_words_and_whitespace():
 
 def test_every_kind_has_a_placeholder():
     assert {span.kind for item in load() for span in find(item["text"])} <= set(PLACEHOLDER)
+
+
+def test_no_catastrophic_backtracking():
+    """An e-mail part with many '_' or '-' once made the pattern try every way to split it."""
+    started = time.perf_counter()
+    for text in ["a_" * 22 + "! @x", "a-" * 22 + "! @x", "a punto " * 200 + "arroba x",
+                 "1 " * 1000 + "x", "calle " + "Hidalgo " * 250 + "x", "Juan " * 400]:
+        scrub(text)
+    assert time.perf_counter() - started < 2
