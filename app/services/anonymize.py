@@ -203,15 +203,15 @@ _PUBLIC = frozenset(" ".join(_fold(name).split()) for name in (
     "Ignacio Allende", "Guadalupe Victoria", "Mariano Otero", "Ramón Corona", "Ignacio Zaragoza",
     "Pedro Moreno", "Javier Mina", "Salvador Allende", "Gustavo Díaz Ordaz", "Manuel Ávila Camacho",
     "Cristóbal Colón", "José Clemente Orozco", "Juan Rulfo", "Juan José Arreola",
-    "Agustín Yáñez", "Juan Pablo", "Juan Pablo II", "Jesús María", "Niños Héroes",
+    "Agustín Yáñez", "Juan Pablo II", "Jesús María", "Niños Héroes",
     "Enrique Díaz de León", "Juan Gil Preciado", "Fray Antonio Alcalde", "Manuel M Diéguez",
     "Manuel Acuña", "Juan Escutia", "Ignacio Vallarta", "Ignacio L Vallarta", "Santos Degollado",
-    "Miguel Ángel", "Luis Donaldo Colosio", "Lerdo de Tejada", "Juan Manuel", "Pedro Loza",
+    "Luis Donaldo Colosio", "Lerdo de Tejada", "Pedro Loza",
     "José María Vigil", "Mariano Bárcenas", "Juan Álvarez", "Manuel López Cotilla",
     "Francisco Javier Gamboa", "Enrique González Martínez", "Marcelino García Barragán",
     "Mariano Azuela", "Ignacio Ramírez", "José Guadalupe Zuno", "Adolfo B Horn",
     "Ramón López Velarde", "Gabriel Ramos Millán", "Rafael Sanzio", "Juan de la Barrera",
-    "Agustín de la Rosa", "Pancho Villa", "Juan Escutia", "Ignacio Aldama", "Leona Vicario",
+    "Agustín de la Rosa", "Pancho Villa", "Ignacio Aldama", "Leona Vicario",
     "Josefa Ortiz de Domínguez", "Sor Juana Inés de la Cruz", "Juana Inés de la Cruz",
     "Belisario Domínguez", "Melchor Ocampo", "Valentín Gómez Farías", "Gómez Farías",
 ))
@@ -377,9 +377,14 @@ def _names(text: str, mask: bytearray) -> list[Span]:
         before = index - 1
         while before >= 0 and tokens[before][3] in _CONNECTORS and index - before < 4:
             before -= 1
-        if (before >= 0 and tokens[before][3] in _PLACE_PREFIX) or any(
-                " ".join(tokens[i][3] for i in range(index, end)) in places
-                for end in range(index + 1, stop + 1)):
+        # A place named after someone ("Benito Juárez", "Jesús María"), unless a surname
+        # follows it ("Jesús María Pérez" is a person).
+        place_end = max((end for end in range(index + 1, stop + 1)
+                         if " ".join(tokens[i][3] for i in range(index, end)) in places),
+                        default=None)
+        if place_end is not None and place_end < stop and tokens[place_end][3] in surnames:
+            place_end = None
+        if (before >= 0 and tokens[before][3] in _PLACE_PREFIX) or place_end is not None:
             used.update(range(index, stop))  # a place: none of its words is a name either
             continue
         single = stop - index == 1

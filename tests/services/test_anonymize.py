@@ -125,6 +125,8 @@ def test_recall_and_precision_on_the_hand_made_set(capsys):
     ("MARIO DICE QUE NO", "MARIO", "[nombre] DICE QUE NO"),
     ("Soy Karla Jiménez de Ocotlán", "Karla", "[nombre] de Ocotlán"),
     ("Ana Díaz de León y Luis de la Torre", "León", "[nombre] y [nombre]"),
+    ("Juan Manuel Pérez me robó", "Juan Manuel", "[nombre] me robó"),
+    ("Jesús María Pérez vive en Jesús María", "Pérez", "[nombre] vive en Jesús María"),
 ])
 def test_names(text, gone, placeholder):
     cleaned = scrub(text)
