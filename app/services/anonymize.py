@@ -174,7 +174,8 @@ _CUE_TITLE = (r"(?:se[nñ]or|se[nñ]ora|se[nñ]orita|sra?\.?|srta\.?|don|do[nñ]
               r"|profesor|profesora|regidor|regidora|diputad[oa]|alcalde|alcaldesa|comandante"
               r"|oficial|agente|delegad[oa]|director|directora|encargad[oa]|vecin[oa]|compañer[oa]"
               r"|mi (?:hij[oa]|espos[oa]|mamá|mama|papá|papa|madre|padre|herman[oa]|abuel[oa]"
-              r"|tí[oa]|ti[oa]|niet[oa]|prim[oa]|suegr[oa]|cuñad[oa])|mr\.?|mrs\.?|ms\.?)")
+              r"|tí[oa]|ti[oa]|niet[oa]|prim[oa]|suegr[oa]|cuñad[oa])|(?:un|una|el|la) tal"
+              r"|mr\.?|mrs\.?|ms\.?)")
 CUE = re.compile(rf"\b(?:({_CUE_STRONG})|({_CUE_SOY})|({_CUE_TITLE}))(?=[\s:,])", _I)
 _PLACE_PREFIX = _words(
     "san santa santo villa ciudad puerto valle río rio cerro lago laguna colonia col calle av"
@@ -331,13 +332,14 @@ def _names(text: str, mask: bytearray) -> list[Span]:
         while index < len(tokens) and index - first < 6:
             between = gap(index)
             initial = between.strip() == "." and len(tokens[index - 1][2]) == 1  # "Francisco I."
-            if not (between.isspace() or initial):
+            if not ((between.isspace() and "\n" not in between) or initial):  # a line ends a name
                 break
             if tokens[index][3] in ("de", "del") and index + 1 < len(tokens):
                 step = 2 if tokens[index + 1][3] in ("la", "los", "las") else 1
                 after = index + step
                 # "Díaz de León", "de la Cruz": a listed name after it ("Karla … de Ocotlán")
-                if after < len(tokens) and gap(after).isspace() and free(after) and listed(after):
+                if (after < len(tokens) and gap(after).isspace() and "\n" not in gap(after)
+                        and free(after) and listed(after)):
                     index = after
                     continue
                 break
