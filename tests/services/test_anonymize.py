@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -257,3 +259,13 @@ def test_no_catastrophic_backtracking():
                  "1 " * 1000 + "x", "calle " + "Hidalgo " * 250 + "x", "Juan " * 400]:
         scrub(text)
     assert time.perf_counter() - started < 2
+
+
+def test_the_benchmark_script_runs():
+    """bench/scrub.py (figures in bench/RESULTS.md) still works; its speed is not checked here."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, str(root / "bench" / "scrub.py"), "--repeat", "1"],
+                          cwd=root, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.splitlines()[0])
+    assert result["statements"] == len(load())
