@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -162,7 +163,9 @@ ADDRESS_HASH = re.compile(rf"\b{_WORD}(?:\s+{_WORD}){{0,3}}\s*#\s*\d{{1,5}}{_TAI
 ADDRESS_CUED = re.compile(
     r"\b(?:vivo en|mi domicilio(?: es)?|domicilio|mi direcci[oó]n(?: es)?|direcci[oó]n"
     r"|mi casa (?:est[aá]|queda) en)\s*:?\s+"
-    rf"((?:la\s+|el\s+)?{_STREET_NAME}\s*,?\s*{_NUMBER}{_TAIL})", _I)
+    rf"((?:la\s+|el\s+)?{_STREET_NAME}\s*,?\s*(?:{_NUMBER}{_TAIL}"
+    # "vivo en Hidalgo esquina con Morelos": a home given by its corner
+    rf"|(?:esq(?:uina)?\.?(?:\s+con)?)\s+{_WORD}(?:\s+{_WORD}){{0,2}}))", _I)
 
 # Names.
 TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
@@ -229,10 +232,12 @@ _STOP_OR_NOT_NAME = _STOP | _NOT_NAME
 
 
 def _spans_of(pattern: re.Pattern, text: str, kind: str, group: int = 0) -> list[Span]:
+    """Return each match (or its group) of pattern in text as a span of this kind."""
     return [Span(match.start(group), match.end(group), kind) for match in pattern.finditer(text)]
 
 
 def _phones(text: str) -> list[Span]:
+    """Return the runs of digits that are written like phone numbers."""
     out = []
     for match in PHONE_RUN.finditer(text):
         run = match.group(0)
@@ -251,7 +256,7 @@ def _phones(text: str) -> list[Span]:
         if _is_phone(digits, [group[2] for group in groups], cued, run):
             out.append(Span(start, start + len(run), "phone"))
         elif len(digits) > 13:
-            out.extend(_split_phones(groups, cued))
+            out.extend(_split_phones(groups))
     return out
 
 
@@ -279,7 +284,7 @@ def _is_phone(digits: str, groups: list[str], cued: bool, run: str) -> bool:
     return False
 
 
-def _split_phones(groups: list[tuple[int, int, str]], cued: bool) -> list[Span]:
+def _split_phones(groups: list[tuple[int, int, str]]) -> list[Span]:
     """Two numbers written one after the other: cut the run where ten digits add up."""
     out, first, total = [], 0, 0
     for index, (_, end, digits) in enumerate(groups):
@@ -325,7 +330,7 @@ def _names(text: str, mask: bytearray) -> list[Span]:
     def listed(index: int) -> bool:
         return tokens[index][3] in given or tokens[index][3] in surnames
 
-    def extend(first: int, namey) -> int:
+    def extend(first: int, namey: Callable[[int], bool]) -> int:
         """Index after the last name token from first on (connectors only between names)."""
         last = first
         index = first + 1
@@ -432,7 +437,7 @@ def find(text: str | None) -> list[Span]:
         claim(_spans_of(ADDRESS, text, "address"))
         if "#" in text:
             claim(_spans_of(ADDRESS_HASH, text, "address"))
-        claim(_spans_of(ADDRESS_CUED, text, "address", 1))
+    claim(_spans_of(ADDRESS_CUED, text, "address", 1))
     claim(_names(text, mask))
     return sorted(_trim(text, span) for span in taken)
 

@@ -217,6 +217,7 @@ def test_identity_and_account_numbers(text, placeholder):
     ("calle 5 de Mayo número 18", "calle 5 de Mayo número 18"),
     ("Mz 12 Lt 4", "Mz 12 Lt 4"),
     ("El C.P. es 45010 y no llegan", "45010"),
+    ("vivo en Hidalgo esquina con Morelos, hay asaltos", "Hidalgo esquina con Morelos"),
     ("Independencia #88, Col. Analco", "Independencia #88, Col. Analco"),
 ])
 def test_street_addresses(text, address):
@@ -231,6 +232,7 @@ def test_street_addresses(text, address):
     "la avenida Vallarta tiene 20 baches", "Trabajo en Av. Vallarta y tardo 2 horas",
     "The potholes on Avenida Vallarta have been there since 2017.",
     "EN LA CALLE HIDALGO NO HAY LUZ",
+    "El bache de Hidalgo esquina Morelos sigue ahí", "vivo en Zapopan y trabajo en Tonalá",
 ])
 def test_streets_named_as_places_stay(text):
     assert scrub(text) == text
