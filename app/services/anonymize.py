@@ -7,6 +7,10 @@ never claims characters an earlier one took. `find()` returns the spans, `scrub(
 with a bracketed placeholder naming its kind ("[nombre]", "[teléfono]", …) and keeps every other
 word as the citizen wrote it. Names come from the lists in app/data/names_mx_*.txt (see
 app/data/SOURCES.md) and from cues such as "me llamo", "soy", "el señor", "Lic.".
+
+The placeholders are part of the citizen's text, which keeps its language whatever the reader's
+interface language (open data must read the same for everyone): they are Spanish, like the
+statements, and not catalog strings.
 """
 
 from __future__ import annotations
