@@ -7,14 +7,17 @@ with none (complaints naming streets, places, years, percentages, municipalities
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from app.services.anonymize import PLACEHOLDER, find, scrub
 
@@ -271,3 +274,44 @@ def test_the_benchmark_script_runs():
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.splitlines()[0])
     assert result["statements"] == len(load())
+
+
+# The nine details issue 18 found in published text, as one citizen might write them.
+LEAKED = {
+    "lowercase name": "juan pérez", "phone with slashes": "33/1587/4420",
+    "e-mail spelled out": "lupita arroba hotmail punto com", "CURP": "GOMJ850312HJCRRN08",
+    "RFC": "GOMJ850312AB1", "street address": "calle Hidalgo 123, col. Centro",
+    "postal code": "C.P. 44100", "second name": "maría guadalupe hernández",
+    "clave de elector": "GRHRJN80010114H400",
+}
+
+
+def test_open_data_served_by_gunicorn_carries_no_detail(gunicorn_server, make_consultation):
+    """Through a real server, as a reader downloads it: the published text is scrubbed."""
+    from app.extensions import db
+    from app.services.responses import new_response
+
+    consultation = make_consultation("closed", publish_free_text=True)
+    text = ("soy {lowercase name}, cel {phone with slashes}, correo {e-mail spelled out}, "
+            "curp {CURP}, rfc {RFC}, vivo en {street address}, {postal code}; mi vecina "
+            "{second name} tiene clave {clave de elector}. En Guadalajara falta seguridad "
+            "desde 2016 y el 30% no tiene agua.").format(**LEAKED)
+    db.session.add(new_response(
+        consultation, channel="online", source="online", municipality_code="14039",
+        theme_codes=["security"], answers={"sector": "private", "heard_via": ["school"],
+                                           "age": 30, "problem": text}))
+    db.session.commit()
+    base = gunicorn_server()
+    # The XLSX: through gunicorn the CSV fails on its own (a lazy load after the request's
+    # session ended, in app/services/opendata.py's csv_stream: another area's, reported).
+    url = f"{base}/api/v1/consultations/{consultation.slug}/responses.xlsx"
+    with urllib.request.urlopen(url) as response:
+        book = load_workbook(io.BytesIO(response.read()), read_only=True)
+    published = " ".join(str(cell) for sheet in book for row in sheet.iter_rows(values_only=True)
+                         for cell in row if cell is not None)
+    for kind, detail in LEAKED.items():
+        assert detail not in published, kind
+    for placeholder in ("[nombre]", "[teléfono]", "[correo]", "[CURP]", "[RFC]", "[domicilio]",
+                        "[INE]"):
+        assert placeholder in published
+    assert "En Guadalajara falta seguridad desde 2016 y el 30% no tiene agua." in published
