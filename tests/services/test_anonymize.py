@@ -259,11 +259,11 @@ def test_every_kind_has_a_placeholder():
 
 def test_no_catastrophic_backtracking():
     """An e-mail part with many '_' or '-' once made the pattern try every way to split it."""
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy machine does not make it fail
     for text in ["a_" * 22 + "! @x", "a-" * 22 + "! @x", "a punto " * 200 + "arroba x",
                  "1 " * 1000 + "x", "calle " + "Hidalgo " * 250 + "x", "Juan " * 400]:
         scrub(text)
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2  # about 0.02 s; the old pattern took minutes
 
 
 def test_the_benchmark_script_runs():
