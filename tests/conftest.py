@@ -362,3 +362,4 @@ def gunicorn_server(app, database_url: str, tmp_path: Path):
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()  # reaped, or the next test fails on a ResourceWarning
