@@ -127,7 +127,7 @@ def test_free_text_published_only_when_chosen_and_scrubbed(client, make_consulta
     assert "'+1 mala idea" in texts
     assert "'-2+3" in texts
     assert "Tab y BEL" in texts  # whitespace normalized, control character removed
-    assert "[…]" in texts  # an @handle is contact data
+    assert "[usuario]" in texts  # an @handle is contact data
     joined = " ".join(texts)
     assert "ana@example.org" not in joined
     assert "Ana López" not in joined
@@ -326,10 +326,10 @@ def test_api_ranking_recomputed_from_csv_with_pandas(client, closed):
 # without the id column (a public contract: column order, quoting, scrubbing, neutralizing).
 PINNED = [
     '2016-10-17,online,14039,12,1,security;health;education,private,school,'
-    '"\'=HYPERLINK(""[…]",online',
-    '2016-10-18,paper,14039,12,1,security,public,,"Soy […], escribe a […]",online',
+    '"\'=HYPERLINK(""[enlace]"")",online',
+    '2016-10-18,paper,14039,12,1,security,public,,"Soy [nombre], escribe a [correo]",online',
     "2016-10-19,online,14120,12,1,health;security,private,school;other,'+1 mala idea,online",
-    "2016-10-17,paper,14001,3,0,security;health;education,academia,other,[…],online",
+    "2016-10-17,paper,14001,3,0,security;health;education,academia,other,[usuario],online",
     "2016-10-18,paper,14001,3,0,corruption,private,,'-2+3,online",
     "2016-10-19,online,14001,3,0,health;corruption,public,,Tab y BEL,online",
 ]
@@ -449,7 +449,7 @@ def test_odd_codes_and_texts_are_written_as_csv_writer_would(make_consultation, 
     assert rows[opendata.anonymous_id(consultation, first)][6:9] == [
         'se,cu"rity;health;education', "private", "'=school"]
     assert rows[opendata.anonymous_id(consultation, second)][6:9] == [
-        'se,cu"rity', "Radio, TV y […]", ""]
+        'se,cu"rity', "Radio, TV y [correo]", ""]
     assert '"se,cu""rity;health;education",private,\'=school,online\n' in text
 
 
