@@ -11,6 +11,7 @@ from app.models.consultation import (
     Theme,
 )
 from app.models.geography import Municipality, Region
+from app.models.job import JOB_KINDS, JOB_STATES, Job
 from app.models.paper import PaperBatch, PaperKeying, PaperResolution
 from app.models.response import Answer, ImportBatch, Response, ResponseTheme
 from app.models.snapshot import ResultSnapshot
@@ -19,6 +20,8 @@ from app.models.workshop import HiddenStatement, Workshop, WorkshopPlan, Worksho
 
 __all__ = [
     "CHANNELS",
+    "JOB_KINDS",
+    "JOB_STATES",
     "QUESTION_TYPES",
     "ROLES",
     "Answer",
@@ -26,6 +29,7 @@ __all__ = [
     "Consultation",
     "HiddenStatement",
     "ImportBatch",
+    "Job",
     "Municipality",
     "Option",
     "PaperBatch",
