@@ -1,4 +1,4 @@
-"""Views of the paper channel: thin, every rule is in services/paper.py and services/imports.py."""
+"""Views of the paper channel: thin, every rule is in services/paper.py and services/imports/."""
 
 from __future__ import annotations
 

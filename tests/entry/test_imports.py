@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import AuditEvent, ImportBatch, PaperBatch, Response
 from app.services import imports
 from app.services.errors import DomainError, OutOfScope
+from app.services.imports import checks, store
 from app.util import local_today
 from tests.entry.helpers import HEADER, csv_bytes, row, serials, xlsx_bytes
 
@@ -210,15 +211,15 @@ def test_serial_already_stored_is_a_duplicate(make_consultation):
 
 def after_the_check(monkeypatch, action) -> None:
     """Run action() once, right after the next import's file check (before its store)."""
-    check = imports.check_file
+    check = store.check_file
 
     def check_then_act(*args, **kwargs):
         checked = check(*args, **kwargs)
-        monkeypatch.setattr(imports, "check_file", check)  # an import in action() checks plainly
+        monkeypatch.setattr(store, "check_file", check)  # an import in action() checks plainly
         action()
         return checked
 
-    monkeypatch.setattr(imports, "check_file", check_then_act)
+    monkeypatch.setattr(store, "check_file", check_then_act)
 
 
 def test_a_row_added_between_the_check_and_the_store_stores_nothing(make_consultation,
@@ -369,7 +370,7 @@ def test_imported_rows_are_stored_as_new_response_builds_them(make_consultation)
              row("", channel="online", municipality="14097", sector="public")]
     run(consultation, csv_bytes(cases))
     imported = db.session.scalars(db.select(Response).order_by(Response.id)).all()
-    checker = imports._RowChecker(consultation, None)
+    checker = checks._RowChecker(consultation, None)
     for number, (values, response) in enumerate(zip(cases, imported, strict=True), start=2):
         parsed = checker.check(number, {k: str(v) for k, v in values.items()}, [], [])
         built = new_response(consultation, channel=parsed["channel"], source="import",
