@@ -308,8 +308,10 @@ def import_file(slug: str):
     if request.method == "POST":
         # An import may be larger than other uploads (IMPORT_MAX_BYTES; the job checks the
         # exact size), so the request's own limit is raised for this route only.
-        request.max_content_length = current_app.config["IMPORT_MAX_BYTES"] + (1 << 20)
+        request.max_content_length = current_app.config["IMPORT_MAX_BYTES"] + (64 << 10)
         try:
+            if (request.content_length or 0) > request.max_content_length:
+                raise RequestEntityTooLarge  # refused before the body is parsed
             upload = request.files.get("file")
         except RequestEntityTooLarge:
             upload = None

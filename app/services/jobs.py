@@ -342,12 +342,12 @@ def check_alive(job: Job) -> Job:
         alive = job.heartbeat_at is not None and utcnow() - job.heartbeat_at <= stale
     if alive:
         return job
+    path = job.file_path
     # Only if nothing moved since we looked: a live worker's beat wins.
     changed = db.session.execute(update(Job).where(
         Job.id == job.id, Job.state == "running", Job.heartbeat_at == job.heartbeat_at)
         .values(state="failed", phase="failed", error=abandoned_message(),
                 finished_at=utcnow(), file_path=None))
-    path = job.file_path
     db.session.commit()
     if changed.rowcount == 1 and path:
         Path(path).unlink(missing_ok=True)
