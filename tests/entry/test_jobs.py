@@ -188,6 +188,7 @@ def test_a_worker_killed_mid_import_stores_nothing_and_the_job_is_failed(
         assert time.monotonic() < deadline, "the worker never reached the store phase"
         time.sleep(0.1)
     time.sleep(1)  # PostgreSQL's writer thread has sent the first rows by now
+    assert _a_write_transaction_is_open(), "the worker should be mid-transaction"
     worker.send_signal(signal.SIGKILL)
     worker.wait()
 
@@ -211,6 +212,25 @@ def test_a_worker_killed_mid_import_stores_nothing_and_the_job_is_failed(
     assert browser.poll(urllib.parse.urlparse(location).path)[-1]["state"] == "succeeded"
     assert count(Response) == 1200
     assert count(ImportBatch) == 1
+
+
+def _a_write_transaction_is_open() -> bool:
+    """Tell whether another connection holds an open transaction that has written rows."""
+    db.session.rollback()
+    if db.engine.dialect.name == "postgresql":
+        return bool(db.session.scalar(db.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL")))
+    connection = db.engine.raw_connection()
+    try:
+        connection.execute("PRAGMA busy_timeout=100")
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("ROLLBACK")
+        return False
+    except Exception as error:  # noqa: BLE001 - "database is locked": a writer holds it
+        return "locked" in str(error)
+    finally:
+        connection.close()
 
 
 # The state of a job whose worker went away -----------------------------------------------
