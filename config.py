@@ -89,6 +89,8 @@ class Config:
     # empty means a SQLite queue file under instance/ (one host); redis://host:port/db in
     # production. The worker reads the same settings (see README, "Paper questionnaires").
     TASK_QUEUE_URL = os.environ.get("TASK_QUEUE_URL", "")
+    # The queue's name: two deployments sharing one Redis need different names.
+    TASK_QUEUE_NAME = os.environ.get("TASK_QUEUE_NAME", "consulta")
     # Run queued jobs at once inside the request (tests; no worker needed).
     TASK_QUEUE_IMMEDIATE = _bool("TASK_QUEUE_IMMEDIATE", False)
     # Where uploaded files wait for their job (shared by the web and worker hosts).

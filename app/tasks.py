@@ -22,23 +22,22 @@ from huey import Huey, RedisHuey, SqliteHuey
 
 from config import INSTANCE_DIR, config_from_environment
 
-QUEUE_NAME = "consulta"
 
-
-def make_huey(url: str, instance: Path = INSTANCE_DIR) -> Huey:
+def make_huey(url: str, name: str = "consulta", instance: Path = INSTANCE_DIR) -> Huey:
     """Return the queue named by a TASK_QUEUE_URL (empty: a SQLite file under instance/)."""
     if not url:
         instance.mkdir(parents=True, exist_ok=True)
-        return SqliteHuey(QUEUE_NAME, filename=str(instance / "tasks.db"), results=False)
+        return SqliteHuey(name, filename=str(instance / "tasks.db"), results=False)
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey(QUEUE_NAME, url=url, results=False)
+        return RedisHuey(name, url=url, results=False)
     if url.startswith("sqlite:///"):
-        return SqliteHuey(QUEUE_NAME, filename=url.removeprefix("sqlite:///"), results=False)
+        return SqliteHuey(name, filename=url.removeprefix("sqlite:///"), results=False)
     raise RuntimeError(f"TASK_QUEUE_URL={url!r}: use redis://host:port/db or "
                        "sqlite:///path/to/tasks.db (or leave it empty).")
 
 
-huey = make_huey(config_from_environment().TASK_QUEUE_URL)
+_config = config_from_environment()
+huey = make_huey(_config.TASK_QUEUE_URL, _config.TASK_QUEUE_NAME)
 
 _app: Flask | None = None
 _app_lock = threading.Lock()

@@ -17,6 +17,8 @@ import logging
 import os
 import socket
 import threading
+import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +30,7 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import update
 
+from app.database import write_transaction
 from app.extensions import db
 from app.models import Consultation, Job, User
 from app.services import import_limits, imports
@@ -80,26 +83,35 @@ def start_import(consultation: Consultation, stream: IO[bytes], filename: str, *
     """
     kind = imports.file_kind(filename)
     config = current_app.config
-    job = Job(kind="import", consultation_id=consultation.id, created_by_id=actor.id,
-              filename=_stored_name(filename, kind), locale=str(get_locale() or "es_MX"),
-              state="queued", phase="queued", done=0, total=0, result={}, problem_count=0,
-              created_at=utcnow())
-    db.session.add(job)
-    db.session.flush()
-    path = files_folder() / f"job-{job.id}.{kind}"
+    folder = files_folder()
+    upload = folder / f"upload-{uuid.uuid4().hex}.{kind}"
+    path = None
     try:
-        _save(stream, path, config["IMPORT_MAX_BYTES"])
+        _save(stream, upload, config["IMPORT_MAX_BYTES"])
         if kind == "xlsx":
-            import_limits.check_xlsx_parts(path, config["IMPORT_MAX_ROWS"],
+            import_limits.check_xlsx_parts(upload, config["IMPORT_MAX_ROWS"],
                                            config["IMPORT_MAX_EXPANDED_BYTES"])
+        with write_transaction() as session:
+            job = _new_job("import", consultation, actor, filename=_stored_name(filename, kind))
+            session.add(job)
+            session.flush()
+            path = folder / f"job-{job.id}.{kind}"
+            upload.rename(path)
+            job.file_path = str(path)
     except BaseException:
-        db.session.rollback()
-        path.unlink(missing_ok=True)
+        upload.unlink(missing_ok=True)
+        if path is not None:
+            path.unlink(missing_ok=True)
         raise
-    job.file_path = str(path)
-    db.session.commit()
     enqueue(job)
     return job
+
+
+def _new_job(kind: str, consultation: Consultation, actor: User | None, **values) -> Job:
+    return Job(kind=kind, consultation_id=consultation.id,
+               created_by_id=actor.id if actor else None,
+               locale=str(get_locale() or "es_MX"), state="queued", phase="queued", done=0,
+               total=0, result={}, problem_count=0, created_at=utcnow(), **values)
 
 
 def start_snapshot(consultation: Consultation, *, actor: User | None) -> Job:
@@ -108,12 +120,9 @@ def start_snapshot(consultation: Consultation, *, actor: User | None) -> Job:
         raise DomainError(_(
             "\"%(slug)s\" is not closed: only a closed consultation's results are stored "
             "(an open one changes with every response).", slug=consultation.slug))
-    job = Job(kind="snapshot", consultation_id=consultation.id,
-              created_by_id=actor.id if actor else None, locale=str(get_locale() or "es_MX"),
-              state="queued", phase="queued", done=0, total=0, result={}, problem_count=0,
-              created_at=utcnow())
-    db.session.add(job)
-    db.session.commit()
+    with write_transaction() as session:
+        job = _new_job("snapshot", consultation, actor)
+        session.add(job)
     enqueue(job)
     return job
 
@@ -189,10 +198,12 @@ class Outcome:
 
 def run(job_id: int) -> None:
     """Run a queued job in this process and record its outcome (never raises)."""
-    claimed = db.session.execute(update(Job).where(Job.id == job_id, Job.state == "queued")
-                                 .values(state="running", phase="start", worker=worker_id(),
-                                         started_at=utcnow(), heartbeat_at=utcnow()))
-    db.session.commit()
+    # Every write of the job's row goes through write_transaction: on SQLite a session still
+    # reading from before the heartbeat's last write could not write at all ("locked").
+    with write_transaction() as session:
+        claimed = session.execute(update(Job).where(Job.id == job_id, Job.state == "queued")
+                                  .values(state="running", phase="start", worker=worker_id(),
+                                          started_at=utcnow(), heartbeat_at=utcnow()))
     if claimed.rowcount != 1:
         return  # gone, or already taken by another worker
     job = db.session.get(Job, job_id)
@@ -217,7 +228,15 @@ def run(job_id: int) -> None:
 def _finish(job_id: int, state: str, *, result: dict | None = None, error: str | None = None,
             problems: list[dict] | None = None) -> None:
     """Record a job's end, keep its problem report and remove its uploaded file."""
-    job = db.session.get(Job, job_id)
+    report = _report(problems) if problems else None
+    with write_transaction() as session:
+        path = _record_end(session.get(Job, job_id), state, result, error, problems, report)
+    if path:
+        Path(path).unlink(missing_ok=True)
+
+
+def _record_end(job: Job, state: str, result: dict | None, error: str | None,
+                problems: list[dict] | None, report: bytes | None) -> str | None:
     job.state = state
     job.phase = state
     job.result = result or {}
@@ -227,12 +246,10 @@ def _finish(job_id: int, state: str, *, result: dict | None = None, error: str |
         shown = current_app.config["IMPORT_PROBLEMS_SHOWN"]
         job.problem_count = len(problems)
         job.result = {**job.result, "problems": problems[:shown]}
-        job.report = _report(problems)
+        job.report = report
     path = job.file_path
     job.file_path = None
-    db.session.commit()
-    if path:
-        Path(path).unlink(missing_ok=True)
+    return path
 
 
 def _report(problems: list[dict]) -> bytes:
@@ -342,13 +359,13 @@ def check_alive(job: Job) -> Job:
         alive = job.heartbeat_at is not None and utcnow() - job.heartbeat_at <= stale
     if alive:
         return job
-    path = job.file_path
+    path, seen_beat = job.file_path, job.heartbeat_at
     # Only if nothing moved since we looked: a live worker's beat wins.
-    changed = db.session.execute(update(Job).where(
-        Job.id == job.id, Job.state == "running", Job.heartbeat_at == job.heartbeat_at)
-        .values(state="failed", phase="failed", error=abandoned_message(),
-                finished_at=utcnow(), file_path=None))
-    db.session.commit()
+    with write_transaction() as session:
+        changed = session.execute(update(Job).where(
+            Job.id == job.id, Job.state == "running", Job.heartbeat_at == seen_beat)
+            .values(state="failed", phase="failed", error=abandoned_message(),
+                    finished_at=utcnow(), file_path=None))
     if changed.rowcount == 1 and path:
         Path(path).unlink(missing_ok=True)
     db.session.refresh(job)
@@ -359,6 +376,16 @@ def fail_abandoned() -> int:
     """Mark failed every running job whose worker is gone or silent; return how many."""
     running = list(db.session.scalars(db.select(Job).where(Job.state == "running")))
     return sum(1 for job in running if check_alive(job).state == "failed")
+
+
+def wait(job_id: int, poll: float = 0.5) -> Job:
+    """Wait for a job to end (checking that its worker is alive) and return it."""
+    while True:
+        db.session.rollback()  # see what the worker committed
+        job = check_alive(db.session.get(Job, job_id))
+        if job.finished:
+            return job
+        time.sleep(poll)
 
 
 def get_for(job_id: int, consultation: Consultation, actor: User, kind: str = "import") -> Job:

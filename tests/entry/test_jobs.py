@@ -129,6 +129,9 @@ def job_worker(database_url: str, tmp_path: Path):
                 process.wait()
 
 
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")
+
+
 def test_web_import_through_gunicorn_and_a_worker(gunicorn_server, job_worker, people,
                                                   make_consultation, tmp_path):
     """The request only queues: a worker process imports, the page polls the job row."""
@@ -136,6 +139,31 @@ def test_web_import_through_gunicorn_and_a_worker(gunicorn_server, job_worker, p
     staff = people.gdl1
     base = gunicorn_server()
     job_worker()
+    _import_and_refuse(base, consultation, staff, tmp_path)
+
+
+def test_the_queue_on_redis(gunicorn_server, job_worker, people, make_consultation, tmp_path):
+    """Production's queue: the web and the worker meet on Redis (TASK_QUEUE_URL)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.RedisError:
+        from tests.conftest import missing
+
+        missing(f"Redis not reachable at {REDIS_URL}")
+    queue = {"TASK_QUEUE_URL": REDIS_URL, "TASK_QUEUE_NAME": f"test-{uuid.uuid4().hex}"}
+    consultation = make_consultation()
+    base = gunicorn_server(**queue)
+    job_worker(**queue)
+    browser = Browser(base)
+    browser.login(people.gdl1.email)
+    _status, location = browser.upload(consultation.slug, csv_bytes(serials(20)), "f.csv")
+    assert browser.poll(urllib.parse.urlparse(location).path)[-1]["state"] == "succeeded"
+    assert count(Response) == 20
+
+
+def _import_and_refuse(base, consultation, staff, tmp_path) -> None:
     browser = Browser(base)
     browser.login(staff.email)
 
@@ -280,8 +308,9 @@ def upload(client, slug, data: bytes, name="forms.csv"):
 
 
 @pytest.fixture
-def app_config() -> dict:
-    return {"IMPORT_MAX_ROWS": 10, "IMPORT_MAX_BYTES": 20_000}
+def app_config(tmp_path) -> dict:
+    return {"IMPORT_MAX_ROWS": 10, "IMPORT_MAX_BYTES": 20_000,
+            "JOB_FILES_FOLDER": str(tmp_path / "job-files")}
 
 
 def test_too_many_rows_in_a_csv(client, auth, people, make_consultation):
@@ -303,7 +332,7 @@ def test_a_file_past_the_size_limit_is_refused_on_upload(client, auth, people,
     assert page.status_code == 422
     assert "El archivo supera el límite de importación" in page.text
     assert count(Job) == 0
-    assert list(Path(app.config["JOB_FILES_FOLDER"]).glob("job-*")) == []
+    assert list(Path(app.config["JOB_FILES_FOLDER"]).iterdir()) == []
     # Past the request's own limit too (the upload is not read at all).
     page = upload(client, consultation.slug, b"x" * (200 << 10))
     assert page.status_code == 422
@@ -385,3 +414,22 @@ def test_report_neutralizes_formulas_and_is_the_owners_only(client, auth, people
     auth.login(people.gdl2.email)
     assert client.get(f"/entry/{consultation.slug}/import/jobs/{job.id}/problems.csv"
                       ).status_code == 404
+
+
+# Snapshots on the queue ------------------------------------------------------------------
+
+
+def test_results_snapshot_runs_as_a_job(runner, make_consultation):
+    consultation = make_consultation("closed")
+    result = runner.invoke(args=["results", "snapshot", consultation.slug, "--queue", "--wait"])
+    assert result.exit_code == 0, result.output
+    job = db.session.scalar(db.select(Job))
+    assert (job.kind, job.state) == ("snapshot", "succeeded")
+    assert f"{job.result['tables']}" in result.output
+    result = runner.invoke(args=["results", "snapshot", consultation.slug, "--queue"])
+    assert result.exit_code == 0
+    assert "job 2" in result.output or "trabajo 2" in result.output
+    open_one = make_consultation("open")
+    result = runner.invoke(args=["results", "snapshot", open_one.slug, "--queue"])
+    assert result.exit_code != 0
+    assert count(Job) == 2
