@@ -350,7 +350,7 @@ def import_job(slug: str, job_id: int):
     if job.state == "failed" and job.result.get("out_of_scope"):
         _forbidden(OutOfScope(job.error or ""))
     return render_template("entry/import_job.html", consultation=found, job=job,
-                           shown=current_app.config["IMPORT_PROBLEMS_SHOWN"])
+                           waiting_long=jobs.waiting_long(job))
 
 
 @bp.route("/<slug>/import/jobs/<int:job_id>/state")

@@ -397,6 +397,12 @@ def get_for(job_id: int, consultation: Consultation, actor: User, kind: str = "i
     return check_alive(job)
 
 
+def waiting_long(job: Job) -> bool:
+    """Tell whether a job has waited for a worker longer than a worker takes to start one."""
+    stale = timedelta(seconds=current_app.config["JOB_STALE_SECONDS"])
+    return job.state == "queued" and utcnow() - job.created_at > stale / 4
+
+
 def state(job: Job) -> dict:
     """Return what a poll needs: state, phase, done, total."""
     return {"state": job.state, "phase": job.phase, "done": job.done, "total": job.total}

@@ -433,3 +433,54 @@ def test_results_snapshot_runs_as_a_job(runner, make_consultation):
     result = runner.invoke(args=["results", "snapshot", open_one.slug, "--queue"])
     assert result.exit_code != 0
     assert count(Job) == 2
+
+
+def test_a_queue_that_cannot_be_reached_is_said_and_keeps_nothing(client, auth, people,
+                                                                 make_consultation, app,
+                                                                 monkeypatch):
+    from app import tasks
+
+    def down(job_id):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(tasks, "run_job", down)
+    consultation = make_consultation()
+    auth.login(people.gdl1.email)
+    page = upload(client, consultation.slug, csv_bytes(serials(2)))
+    assert page.status_code == 422
+    assert "No se pudo poner el trabajo en la cola" in page.text
+    job = db.session.scalar(db.select(Job))
+    assert job.state == "failed"
+    assert "ConnectionError" in job.error
+    assert list(Path(app.config["JOB_FILES_FOLDER"]).iterdir()) == []
+
+
+def test_a_job_nobody_takes_says_the_worker_may_be_down(client, auth, people,
+                                                        make_consultation, app):
+    consultation = make_consultation()
+    auth.login(people.gdl1.email)
+    job = Job(kind="import", consultation_id=consultation.id, created_by_id=people.gdl1.id,
+              filename="x.csv", state="queued", phase="queued",
+              created_at=jobs.utcnow() - timedelta(minutes=5))
+    db.session.add(job)
+    db.session.commit()
+    page = client.get(f"/entry/{consultation.slug}/import/jobs/{job.id}")
+    assert 'id="no-worker"' in page.text
+    job.created_at = jobs.utcnow()
+    db.session.commit()
+    assert 'id="no-worker"' not in client.get(
+        f"/entry/{consultation.slug}/import/jobs/{job.id}").text
+
+
+def test_the_import_page_lists_your_recent_imports(client, auth, people, make_consultation):
+    consultation = make_consultation()
+    auth.login(people.gdl1.email)
+    upload(client, consultation.slug, csv_bytes(serials(2)), "mine.csv")
+    job = db.session.scalar(db.select(Job))
+    page = client.get(f"/entry/{consultation.slug}/import")
+    assert page.status_code == 200
+    assert "Tus importaciones recientes" in page.text
+    assert f'/entry/{consultation.slug}/import/jobs/{job.id}">mine.csv</a>' in page.text
+    auth.logout()
+    auth.login(people.gdl2.email)
+    assert "mine.csv" not in client.get(f"/entry/{consultation.slug}/import").text
