@@ -484,3 +484,38 @@ def test_the_import_page_lists_your_recent_imports(client, auth, people, make_co
     auth.logout()
     auth.login(people.gdl2.email)
     assert "mine.csv" not in client.get(f"/entry/{consultation.slug}/import").text
+
+
+def test_a_refusal_of_thousands_of_rows_is_a_short_page_and_a_full_download(
+        client, auth, people, make_consultation, app):
+    """5,000 bad rows: the page shows 100 of them (it used to render every one as HTML)."""
+    app.config.update(IMPORT_MAX_ROWS=10_000, IMPORT_MAX_BYTES=10 << 20)
+    consultation = make_consultation()
+    auth.login(people.gdl1.email)
+    bad = [row(f"14039-{i:06d}", sector="pirates") for i in range(1, 5001)]
+    page = upload(client, consultation.slug, csv_bytes(bad))
+    assert "Se rechazó el archivo: 5000 problemas; no se guardó nada." in page.text
+    assert page.text.count("<tr><td>") == 100
+    assert len(page.data) < 100_000
+    job = db.session.scalar(db.select(Job))
+    report = client.get(f"/entry/{consultation.slug}/import/jobs/{job.id}/problems.csv")
+    lines = report.data.decode("utf-8-sig").splitlines()
+    assert len(lines) == 5001
+    assert lines[-1].startswith("5001,sector,pirates,")
+    assert len(job.report) < len(report.data) / 5  # kept compressed
+
+
+def test_an_unexpected_error_fails_the_job_and_stores_nothing(client, auth, people,
+                                                              make_consultation, monkeypatch):
+    from app.services import imports
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(imports, "import_file", broken)
+    consultation = make_consultation()
+    auth.login(people.gdl1.email)
+    page = upload(client, consultation.slug, csv_bytes(serials(2)))
+    assert "El trabajo se detuvo por un error inesperado (RuntimeError)" in page.text
+    assert db.session.scalar(db.select(Job.state)) == "failed"
+    assert count(Response) == 0
