@@ -29,6 +29,7 @@ from app.models import Consultation, ImportBatch, Municipality, Region
 from app.services import audit, import_limits, imports, jobs, paper, printing
 from app.services import consultations as consultation_service
 from app.services.errors import DomainError, OutOfScope
+from app.uploads import upload_limit
 from app.util import local_today
 
 STAFF = ("staff", "supervisor")
@@ -301,14 +302,14 @@ def void_form(slug: str):
 
 @bp.route("/<slug>/import", methods=["GET", "POST"])
 @role_required(*STAFF)
+@upload_limit("IMPORT_MAX_BYTES")
 def import_file(slug: str):
     """Keep the uploaded file and queue its import; the job page follows it."""
     found = _consultation(slug)
     message = None
     if request.method == "POST":
-        # An import may be larger than other uploads (IMPORT_MAX_BYTES; the job checks the
-        # exact size), so the request's own limit is raised for this route only.
-        request.max_content_length = current_app.config["IMPORT_MAX_BYTES"] + (64 << 10)
+        # An import may be larger than other uploads: IMPORT_MAX_BYTES bounds the request
+        # (app/uploads.py); start_import checks the file's exact size.
         try:
             if (request.content_length or 0) > request.max_content_length:
                 raise RequestEntityTooLarge  # refused before the body is parsed
@@ -332,6 +333,16 @@ def import_file(slug: str):
     return render_template("entry/import.html", consultation=found,
                            batches=imports.batches(found, current_user),
                            jobs=jobs.recent(found, current_user)), 422 if message else 200
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def upload_too_large(error: RequestEntityTooLarge):
+    """Name the import's limit when the body is refused before the view runs (the CSRF
+    check reads the form first)."""
+    message = None
+    if request.endpoint == "entry.import_file":
+        message = import_limits.too_large(current_app.config["IMPORT_MAX_BYTES"]).message
+    return render_template("errors/error.html", error=error, message=message), 413
 
 
 def _job(found: Consultation, job_id: int):

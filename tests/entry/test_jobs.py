@@ -71,6 +71,10 @@ class Browser:
             assert response.status == 302, response.read()[:500]
 
     def upload(self, slug: str, data: bytes, name: str) -> tuple[int, str]:
+        status, location, _body = self.upload_page(slug, data, name)
+        return status, location
+
+    def upload_page(self, slug: str, data: bytes, name: str) -> tuple[int, str, str]:
         token = self.token(f"/entry/{slug}/import")
         boundary = uuid.uuid4().hex
         body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n"
@@ -79,7 +83,8 @@ class Browser:
                 ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
         with self.open(f"/entry/{slug}/import", body, {
                 "Content-Type": f"multipart/form-data; boundary={boundary}"}) as response:
-            return response.status, response.headers.get("Location", "")
+            return (response.status, response.headers.get("Location", ""),
+                    response.read().decode("utf-8", "replace"))
 
     def poll(self, job_url: str, until=("succeeded", "failed"), seconds: float = 90) -> list:
         seen = []
@@ -161,6 +166,31 @@ def test_the_queue_on_redis(gunicorn_server, job_worker, people, make_consultati
     _status, location = browser.upload(consultation.slug, csv_bytes(serials(20)), "f.csv")
     assert browser.poll(urllib.parse.urlparse(location).path)[-1]["state"] == "succeeded"
     assert count(Response) == 20
+
+
+def test_an_import_may_be_larger_than_other_uploads(gunicorn_server, job_worker, people,
+                                                   make_consultation):
+    """IMPORT_MAX_BYTES, not MAX_CONTENT_LENGTH, bounds an import, CSRF check included
+    (the CSRF check reads the form before the view could raise the request's limit)."""
+    consultation = make_consultation()
+    limits = {"MAX_CONTENT_LENGTH": "100000", "IMPORT_MAX_BYTES": "1000000"}
+    base = gunicorn_server(**limits)
+    job_worker(**limits)
+    browser = Browser(base)
+    browser.login(people.gdl1.email)
+    data = csv_bytes(serials(2500))
+    assert 100_000 < len(data) < 1_000_000
+    status, location = browser.upload(consultation.slug, data, "big.csv")
+    assert status == 303, status
+    assert browser.poll(urllib.parse.urlparse(location).path)[-1]["state"] == "succeeded"
+    # Past IMPORT_MAX_BYTES, within the request's room for the form around the file: the
+    # upload is refused by its size (422), and past that room too: by the request's limit
+    # (413, before the CSRF check reads the form); both name the limit.
+    for size, refused in ((1_010_000, 422), (1_200_000, 413)):
+        bigger = (data * (size // len(data) + 1))[:size]
+        status, _location, page = browser.upload_page(consultation.slug, bigger, "bigger.csv")
+        assert status == refused, size
+        assert "El archivo supera el límite de importación de 1 MB" in page, page[-2000:]
 
 
 def _import_and_refuse(base, consultation, staff, tmp_path) -> None:
