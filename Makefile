@@ -3,13 +3,15 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
+# The task queue's worker (huey): two threads; TASK_QUEUE_URL picks the queue (README).
+WORKER := $(BIN)/huey_consumer app.tasks.huey -w 2
 PORT ?= $(or $(FLASK_RUN_PORT),5000)
 CATALOGS := translations/es/LC_MESSAGES/messages.po translations/en/LC_MESSAGES/messages.po
 COMPILED := $(CATALOGS:.po=.mo)
 # pytest-xdist workers for `make test` (one per core; 0 runs the suite in one process).
 TEST_WORKERS ?= auto
 
-.PHONY: help install run setup test test-fast lint i18n-extract i18n-update i18n-compile i18n-check bench clean
+.PHONY: help install run worker setup test test-fast lint i18n-extract i18n-update i18n-compile i18n-check bench clean
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -33,10 +35,16 @@ setup: install i18n-compile ## Migrate the database and load the geography and t
 	$(FLASK) geo load
 	$(FLASK) demo load
 
-run: setup ## Set up, then serve on http://127.0.0.1:$(PORT).
+run: setup ## Set up, then serve on http://127.0.0.1:$(PORT) with a job worker beside it.
 	@if $(BIN)/python -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1', $(PORT))) != 0)"; then \
 	  echo "Port $(PORT) is already in use: is 'make run' already serving? Stop it, or set FLASK_RUN_PORT."; exit 1; fi
-	$(FLASK) run --port $(PORT)
+	@# The worker runs imports and snapshots off the request; it stops when the server does.
+	@$(WORKER) & worker=$$!; \
+	  trap 'kill -INT $$worker 2>/dev/null; wait $$worker' EXIT; trap 'exit 130' INT TERM; \
+	  $(FLASK) run --port $(PORT)
+
+worker: install ## Run the job worker alone (imports, snapshots), as production does.
+	$(WORKER)
 
 lint: install ## ruff.
 	$(BIN)/ruff check .

@@ -106,6 +106,28 @@ class Config:
     # How old (seconds) the database's word that a kept questionnaire is current may be when
     # that fast form page is served; an answer is checked against the stored version anyway.
     PUBLIC_FORM_RECHECK_SECONDS = _float("PUBLIC_FORM_RECHECK_SECONDS", 1.0)
+    # Long work (imports, snapshots) runs on a task queue (huey), never inside a request:
+    # empty means a SQLite queue file under instance/ (one host); redis://host:port/db in
+    # production. The worker reads the same settings (see README, "Paper questionnaires").
+    TASK_QUEUE_URL = os.environ.get("TASK_QUEUE_URL", "")
+    # The queue's name: two deployments sharing one Redis need different names.
+    TASK_QUEUE_NAME = os.environ.get("TASK_QUEUE_NAME", "consulta")
+    # Run queued jobs at once inside the request (tests; no worker needed).
+    TASK_QUEUE_IMMEDIATE = _bool("TASK_QUEUE_IMMEDIATE", False)
+    # Where uploaded files wait for their job (shared by the web and worker hosts).
+    JOB_FILES_FOLDER = os.environ.get("JOB_FILES_FOLDER", str(INSTANCE_DIR / "job-files"))
+    # A running job whose worker has not written a heartbeat for this long is reported failed.
+    JOB_STALE_SECONDS = _int("JOB_STALE_SECONDS", 120)
+    # How often (seconds) a running job writes its heartbeat and progress to the database.
+    JOB_HEARTBEAT_SECONDS = _float("JOB_HEARTBEAT_SECONDS", 2.0)
+    # Import limits, checked before the rows are: a statewide import of a million responses
+    # passes; a file or a zip bomb past these is refused with a message naming the limit.
+    IMPORT_MAX_BYTES = _int("IMPORT_MAX_BYTES", 512 * 1024 * 1024)
+    IMPORT_MAX_ROWS = _int("IMPORT_MAX_ROWS", 1_500_000)
+    # An XLSX is a zip: the bytes its parts expand to, at most (a million rows is ~1 GB).
+    IMPORT_MAX_EXPANDED_BYTES = _int("IMPORT_MAX_EXPANDED_BYTES", 2 * 1024 * 1024 * 1024)
+    # Problems of a refused file shown on its page; the full report is a CSV download.
+    IMPORT_PROBLEMS_SHOWN = _int("IMPORT_PROBLEMS_SHOWN", 100)
     TESTING = False
 
 
@@ -124,6 +146,8 @@ class TestingConfig(Config):
     ADMIN_TOTP_REQUIRED = False
     # Every form page asks the database (tests edit and read back at once).
     PUBLIC_FORM_RECHECK_SECONDS = 0.0
+    # Jobs run inside the request that queued them (tests that need a worker start one).
+    TASK_QUEUE_IMMEDIATE = _bool("TASK_QUEUE_IMMEDIATE", True)
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
 
 

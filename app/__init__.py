@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from app.extensions import babel, csrf, db, limiter, login, migrate
 from app.i18n import html_lang, language, localized, selected_locale
 from app.sessions import SessionInterface
+from app.uploads import Request as UploadRequest
 from config import Config, ProductionConfig, config_from_environment
 
 
@@ -21,6 +22,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     if issubclass(config_class, ProductionConfig):
         config_class.check()
     app = Flask(__name__, instance_relative_config=True)
+    app.request_class = UploadRequest  # an import's upload limit is its own (app/uploads.py)
     app.session_interface = SessionInterface()
     app.config.from_object(config_class)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)

@@ -132,14 +132,30 @@ def participation(slug, channel, region, municipality, metro, options, fmt) -> N
 
 @results_cli.command("snapshot")
 @click.argument("slug")
+@click.option("--queue", "queued", is_flag=True,
+              help="Run it on the job worker (see README) instead of in this command.")
+@click.option("--wait", is_flag=True, help="With --queue: wait for the job and report it.")
 @command
-def snapshot(slug) -> None:
+def snapshot(slug, queued, wait) -> None:
     """Compute and store the count tables of closed consultation SLUG for every new process."""
     consultation = consultation_or_fail(slug)
     if consultation.status(local_today()) != "closed":
         raise click.ClickException(_(
             "\"%(slug)s\" is not closed: only a closed consultation's results are stored "
             "(an open one changes with every response).", slug=slug))
-    stored = datasets.snapshot_results(consultation)
+    if queued:
+        from app import tasks
+        from app.services import jobs
+
+        job = tasks.enqueue(jobs.start_snapshot(consultation, actor=None))
+        if not wait:
+            click.echo(_("Queued as job %(id)d.", id=job.id))
+            return
+        job = jobs.wait(job.id)
+        if job.state != "succeeded":
+            raise click.ClickException(job.error or job.state)
+        stored = job.result["tables"]
+    else:
+        stored = datasets.snapshot_results(consultation)
     click.echo(_("Stored %(count)d count tables of \"%(slug)s\"; they are used until a "
                  "response is added, imported or voided.", count=stored, slug=slug))

@@ -53,8 +53,10 @@ def refuse_nul():
         if NUL in name or NUL in value:
             return _refusal(_("The parameter \"%(name)s\" holds a character that cannot be "
                               "stored (NUL). Remove it and try again.", name=shown(name)))
-    if (request.method in ("POST", "PUT", "PATCH", "DELETE")
+    too_large = (request.content_length or 0) > (request.max_content_length or float("inf"))
+    if (request.method in ("POST", "PUT", "PATCH", "DELETE") and not too_large
             and request.endpoint not in FORMS_CHECKED_BY_THEIR_VIEW):
+        # A body over the limit is not read here: its view (or the 413 page) names the limit.
         for name, value in request.form.items(multi=True):
             if NUL in name or NUL in value:
                 return _refusal(_("The field \"%(name)s\" holds a character that cannot be "

@@ -45,6 +45,7 @@ SAMPLE_VALUES = {
     # Values for which the route exists or answers 404: either is fine for the guard check.
     "receipt_code": "ABCD-EFGH-JKMN",
     "batch_id": 1,
+    "job_id": 1,
     "serial": "14039-000001",
     "token": "unknown-token",
     "name": "ranking",

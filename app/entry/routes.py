@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import re
-import secrets
-from pathlib import Path
 
 from flask import (
     Response,
@@ -23,21 +19,22 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.exceptions import Forbidden
+from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 
+from app import tasks
 from app.auth.decorators import role_required
 from app.entry import bp
 from app.extensions import db
 from app.i18n import language, localized
 from app.models import Consultation, ImportBatch, Municipality, Region
-from app.services import audit, imports, paper, printing
+from app.services import audit, import_limits, imports, jobs, paper, printing
 from app.services import consultations as consultation_service
 from app.services.errors import DomainError, OutOfScope
 from app.services.spreadsheet import safe_row
+from app.uploads import upload_limit
 from app.util import local_today
 
 STAFF = ("staff", "supervisor")
-TOKEN = re.compile(r"^[0-9a-f]{16}$")
 
 
 def _consultation(slug: str) -> Consultation:
@@ -373,66 +370,87 @@ def void_form(slug: str):
 # Import -------------------------------------------------------------------------------------
 
 
-def _progress_path(token: str) -> Path:
-    folder = Path(current_app.instance_path) / "import-progress"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{current_user.id}-{token}.json"
-
-
 @bp.route("/<slug>/import", methods=["GET", "POST"])
 @role_required(*STAFF)
+@upload_limit("IMPORT_MAX_BYTES")
 def import_file(slug: str):
+    """Keep the uploaded file and queue its import; the job page follows it."""
     found = _consultation(slug)
-    problems: list[imports.Problem] = []
-    notices: list[imports.Problem] = []
     message = None
     if request.method == "POST":
-        upload = request.files.get("file")
-        token = request.form.get("token", "")
-        path = _progress_path(token) if TOKEN.match(token) else None
-
-        def progress(phase: str, done: int, total: int) -> None:
-            if path is not None:
-                path.write_text(json.dumps({"phase": phase, "done": done, "total": total}))
-
-        if upload is None or not upload.filename:
+        # An import may be larger than other uploads: IMPORT_MAX_BYTES bounds the request
+        # (app/uploads.py); start_import checks the file's exact size.
+        try:
+            if (request.content_length or 0) > request.max_content_length:
+                raise RequestEntityTooLarge  # refused before the body is parsed
+            upload = request.files.get("file")
+        except RequestEntityTooLarge:
+            upload = None
+            message = import_limits.too_large(current_app.config["IMPORT_MAX_BYTES"]).message
+        if message:
+            pass
+        elif upload is None or not upload.filename:
             message = _("Choose a CSV or XLSX file to import.")
         else:
             try:
-                result = imports.import_file(found, upload.stream, upload.filename,
-                                             actor=current_user, progress=progress)
-            except imports.ImportRejected as error:
-                message, problems = error.message, error.rows
+                job = tasks.enqueue(jobs.start_import(found, upload.stream, upload.filename,
+                                                      actor=current_user))
             except DomainError as error:
                 message = error.message
             else:
-                flash(_("Imported %(rows)d response(s) from %(file)s as batch %(id)d.",
-                        rows=result.row_count, file=upload.filename, id=result.batch.id),
-                      "success")
-                if not result.notices:
-                    return redirect(url_for("entry.import_file", slug=slug))
-                notices = result.notices  # shown once, on this page, under the message
-            finally:
-                if path is not None:
-                    path.unlink(missing_ok=True)
-        if message:
-            flash(message, "error")
-    return render_template("entry/import.html", consultation=found, problems=problems,
-                           notices=notices, batches=imports.batches(found, current_user),
+                return redirect(url_for("entry.import_job", slug=slug, job_id=job.id), 303)
+        flash(message, "error")
+    return render_template("entry/import.html", consultation=found,
+                           batches=imports.batches(found, current_user),
                            notes=imports.template_notes(found, current_user),
-                           token=secrets.token_hex(8)), 422 if message else 200
+                           jobs=jobs.recent(found, current_user)), 422 if message else 200
 
 
-@bp.route("/<slug>/import/progress/<token>")
-@role_required(*STAFF)
-def import_progress(slug: str, token: str):
-    if not TOKEN.match(token):
-        abort(404)
-    path = _progress_path(token)
+@bp.errorhandler(RequestEntityTooLarge)
+def upload_too_large(error: RequestEntityTooLarge):
+    """Name the import's limit when the body is refused before the view runs (the CSRF
+    check reads the form first)."""
+    message = None
+    if request.endpoint == "entry.import_file":
+        message = import_limits.too_large(current_app.config["IMPORT_MAX_BYTES"]).message
+    return render_template("errors/error.html", error=error, message=message), 413
+
+
+def _job(found: Consultation, job_id: int):
     try:
-        return jsonify(json.loads(path.read_text()))
-    except (OSError, ValueError):
-        return jsonify(phase="waiting", done=0, total=0)
+        return jobs.get_for(job_id, found, current_user)
+    except DomainError:
+        abort(404)
+
+
+@bp.route("/<slug>/import/jobs/<int:job_id>")
+@role_required(*STAFF)
+def import_job(slug: str, job_id: int):
+    """Show a queued import: its progress while it runs, then its result or refusal."""
+    found = _consultation(slug)
+    job = _job(found, job_id)
+    return render_template("entry/import_job.html", consultation=found, job=job,
+                           waiting_long=jobs.waiting_long(job))
+
+
+@bp.route("/<slug>/import/jobs/<int:job_id>/state")
+@role_required(*STAFF)
+def import_progress(slug: str, job_id: int):
+    """Answer a progress poll from the job row (any host sees the same)."""
+    found = _consultation(slug)
+    return jsonify(jobs.state(_job(found, job_id)))
+
+
+@bp.route("/<slug>/import/jobs/<int:job_id>/problems.csv")
+@role_required(*STAFF)
+def import_job_report(slug: str, job_id: int):
+    """Download every problem of a refused file as CSV (row, column, value, reason)."""
+    found = _consultation(slug)
+    job = _job(found, job_id)
+    if not job.report:
+        abort(404)
+    return Response(jobs.report_csv(job), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{found.slug}-import-{job.id}-problems.csv"'})
 
 
 @bp.route("/<slug>/import/template.csv")

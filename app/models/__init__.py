@@ -11,6 +11,7 @@ from app.models.consultation import (
     Theme,
 )
 from app.models.geography import Municipality, Region
+from app.models.job import JOB_KINDS, JOB_STATES, Job
 from app.models.paper import PaperBatch, PaperKeying, PaperResolution
 from app.models.plan import (
     Assessment,
@@ -35,6 +36,8 @@ from app.models.workshop import HiddenStatement, Workshop, WorkshopPlan, Worksho
 
 __all__ = [
     "CHANNELS",
+    "JOB_KINDS",
+    "JOB_STATES",
     "QUESTION_TYPES",
     "ROLES",
     "Answer",
@@ -52,6 +55,7 @@ __all__ = [
     "IndicatorReport",
     "Milestone",
     "MilestoneEvent",
+    "Job",
     "Municipality",
     "Option",
     "PaperBatch",

@@ -166,11 +166,13 @@ def test_supervisor_types_what_the_paper_says(live_server, page, make_consultati
     assert (resolution.resolved_by_id, resolution.reason) == (boss.id, "El papel dice 45")
 
 
-def test_import_shows_progress_then_the_result(live_server, page, make_consultation, make_user,
-                                               tmp_path, monkeypatch):
+def test_import_shows_progress_then_the_result(live_server, app, page, make_consultation,
+                                               make_user, tmp_path, monkeypatch):
+    """The upload is queued; the job's page polls the job row, then shows the result."""
     import threading
 
-    from app.services import imports
+    from app import tasks
+    from app.services import jobs
     from tests.entry.helpers import csv_bytes, serials
 
     consultation = make_consultation()
@@ -191,28 +193,35 @@ def test_import_shows_progress_then_the_result(live_server, page, make_consultat
             seen.set()
         route.fulfill(response=response)
 
-    # The import waits, once, after its first progress report until the page has polled it: a
-    # fast machine imports the 4,000 rows before the first poll, a loaded one may not have
-    # written a report yet, and either way the test would not see the progress.
-    real_import = imports.import_file
+    # The job waits, once, after its first progress report until the page has polled it: a
+    # fast machine imports the 4,000 rows before the first poll.
+    real_progress = jobs.Heartbeat.progress
 
-    def import_file(*args, progress, **kwargs):
-        def report(phase: str, done: int, total: int) -> None:
-            progress(phase, done, total)
-            if done > 0 and not seen.is_set():
-                seen.wait(timeout=30)
-        return real_import(*args, progress=report, **kwargs)
+    def progress(self, phase: str, done: int, total: int) -> None:
+        real_progress(self, phase, done, total)
+        if phase == "check" and done > 0 and not seen.is_set():
+            self.beat()
+            seen.wait(timeout=30)
 
-    monkeypatch.setattr(imports, "import_file", import_file)
+    def worker(job_id: int) -> None:
+        """Take the job as the queue's worker would, in a thread of this process."""
+        def work() -> None:
+            with app.app_context():
+                jobs.run(job_id)
 
-    page.route("**/import/progress/*", record)
+        threading.Thread(target=work, daemon=True).start()
+
+    monkeypatch.setattr(jobs.Heartbeat, "progress", progress)
+    monkeypatch.setattr(tasks, "run_job", worker)
+    page.route("**/import/jobs/*/state", record)
     page.set_input_files("#file", str(path))
     page.focus("#import-form button[type=submit]")
     page.keyboard.press("Enter")
-    page.wait_for_selector(".flash-success", timeout=120_000)
+    page.wait_for_selector("#job-result.flash-success", timeout=120_000)
     # While the upload was being checked and stored, the page polled its progress.
     assert any(poll["phase"] in ("check", "store") and poll["done"] > 0 for poll in polls), polls
-    assert "Se importaron 4000 respuesta(s) de forms.csv" in page.locator(".flashes").inner_text()
+    result = page.locator("#job-result").inner_text()
+    assert "Se importaron 4000 respuesta(s) de forms.csv" in result
     assert fresh_count(Response) == 4000
 
 

@@ -51,27 +51,36 @@
   }
 
   var upload = document.getElementById("import-form");
-  if (upload && window.fetch) {
+  if (upload) {
     upload.addEventListener("submit", function () {
-      var box = document.getElementById("import-progress");
-      var bar = document.getElementById("import-bar");
-      var phase = document.getElementById("import-phase");
-      box.hidden = false;
-      var poll = function () {
-        fetch(upload.dataset.progressUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
-          .then(function (response) { return response.json(); })
-          .then(function (state) {
-            if (state.total > 0) {
-              // Checking is the first half of the bar, storing the second.
-              var share = Math.min(state.done / state.total, 1) * 50;
-              bar.value = state.phase === "store" ? 50 + share : share;
-              phase.textContent = bar.dataset[state.phase] || phase.textContent;
-            }
-          })
-          .catch(function () { /* the page is being replaced by the result */ })
-          .finally(function () { window.setTimeout(poll, 500); });
-      };
-      window.setTimeout(poll, 300);
+      document.getElementById("import-progress").hidden = false;
     });
+  }
+
+  // A queued import's page: poll the job's state (read from the database, so any server
+  // answers the same) and reload the page when the job has ended.
+  var job = document.getElementById("job-progress");
+  if (job && window.fetch) {
+    var bar = document.getElementById("import-bar");
+    var phase = document.getElementById("import-phase");
+    var poll = function () {
+      fetch(job.dataset.stateUrl, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (response) { return response.json(); })
+        .then(function (state) {
+          if (state.state === "succeeded" || state.state === "failed") {
+            window.location.reload();
+            return;
+          }
+          if (state.total > 0) {
+            // Checking is the first half of the bar, storing the second.
+            var share = Math.min(state.done / state.total, 1) * 50;
+            bar.value = state.phase === "store" ? 50 + share : share;
+          }
+          phase.textContent = bar.dataset[state.phase] || phase.textContent;
+          window.setTimeout(poll, 1000);
+        })
+        .catch(function () { window.setTimeout(poll, 3000); });
+    };
+    window.setTimeout(poll, 500);
   }
 })();
