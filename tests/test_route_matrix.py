@@ -54,6 +54,7 @@ SAMPLE_VALUES = {
     "position": 1,
     "lang": "en",
     "question_code": "sector",
+    "milestone": 1,
 }
 
 

@@ -18,4 +18,5 @@ def plan(demo_consultation):  # noqa: F811 - the fixture above
 def coordinator(make_user, auth):
     user = make_user("coordinator", email="coord@example.org")
     auth.login(user.email)
+    auth.client.get("/?lang=en")  # the tests read the English messages
     return user
