@@ -18,6 +18,8 @@ from app.services import plans as plan_service
 from app.services.errors import DomainError
 
 register("planning.index", _l("Action plans"), "coordinator", order=85)
+register("planning.assessments", _l("End-of-plan assessments"), "monitor", "coordinator",
+         order=86)
 
 EDITORS = ("coordinator",)
 ASSESSORS = ("monitor", "coordinator")
@@ -239,6 +241,14 @@ def remove_milestone(slug: str, number: int, milestone: int):
     else:
         flash(_("Milestone %(num)d removed.", num=milestone), "success")
     return redirect(url_for("planning.commitment", slug=slug, number=number))
+
+
+@bp.route("/assessments", endpoint="assessments")
+@role_required(*ASSESSORS)
+def assessments_index():
+    return render_template("planning/assessments.html", plans=plan_service.listed(),
+                           latest=assessments.latest,
+                           labels=assessments.COMPLETION_LABELS)
 
 
 @bp.route("/<slug>/<int:number>/assessment", methods=["GET", "POST"], endpoint="assessment")

@@ -67,3 +67,10 @@ def test_assessment_forbidden_to_other_roles(client, make_user, plan, role):
     assert client.get(url).status_code == 403
     assert client.post(url, data={"completion": "complete"}).status_code == 403
     assert db.session.scalar(db.select(db.func.count(Assessment.id))) == 0
+
+
+def test_monitor_lists_commitments_to_assess(client, make_user, plan):
+    _monitor(client, make_user)
+    page = client.get("/planning/assessments").get_data(as_text=True)
+    assert "/planning/plan-prueba/1/assessment" in page
+    assert "Not assessed yet" in page
