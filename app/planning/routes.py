@@ -18,6 +18,8 @@ from app.services import plans as plan_service
 from app.services.errors import DomainError
 
 register("planning.index", _l("Action plans"), "coordinator", order=85)
+register("planning.reminders", _l("Follow-up reminders"), "implementer", "monitor",
+         "coordinator", order=87)
 register("planning.assessments", _l("End-of-plan assessments"), "monitor", "coordinator",
          order=86)
 
@@ -279,7 +281,7 @@ def assessment(slug: str, number: int):
 
 
 @bp.route("/reminders", endpoint="reminders")
-@role_required(*EDITORS)
+@role_required("coordinator", "monitor", "implementer")
 def reminders_view():
-    return render_template("planning/reminders.html", lists=reminders.items(),
-                           events=reminders.EVENTS)
+    return render_template("planning/reminders.html",
+                           lists=reminders.items_for(current_user), events=reminders.EVENTS)

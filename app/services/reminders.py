@@ -28,6 +28,7 @@ from app.i18n import localized
 from app.models import Commitment, Milestone, Plan, User, UserRole
 from app.models.plan import Evidence, ReminderSent, UserAgency
 from app.services import audit, mail
+from app.services.plans import lead_agencies_of
 from app.util import local_today
 
 EVENTS = ("overdue", "due_soon", "awaiting_review")
@@ -66,6 +67,18 @@ def items(as_of: date | None = None) -> dict[str, list[Item]]:
             found["awaiting_review"].append(Item("awaiting_review", plan, commitment, milestone,
                                                  pending[milestone.id]))
     return found
+
+
+def items_for(user, as_of: date | None = None) -> dict[str, list[Item]]:
+    """Return the lists a staff account sees: all of them for coordinators and monitors; an
+    implementer only their agencies' milestones due soon or overdue (as they are e-mailed)."""
+    lists = items(as_of)
+    if user.has_role("coordinator", "monitor"):
+        return lists
+    agencies = lead_agencies_of(user) or set()
+    return {event: [item for item in found if event != "awaiting_review"
+                    and item.commitment.lead_agency in agencies]
+            for event, found in lists.items()}
 
 
 def _accounts_with_role(role: str) -> list[User]:

@@ -175,7 +175,7 @@ def test_editor_forbidden_to_other_roles(client, make_user, plan, role):
     user = make_user(role, email=f"{role}@example.org")
     client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
     for url in ("/planning/", "/planning/new", "/planning/plan-prueba",
-                "/planning/plan-prueba/1", "/planning/reminders"):
+                "/planning/plan-prueba/1"):
         assert client.get(url).status_code == 403, url
     assert client.post("/planning/plan-prueba/approve").status_code == 403
     assert get_by_slug("plan-prueba").status == "draft"

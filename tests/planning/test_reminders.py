@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models.plan import Evidence, ReminderSent, UserAgency
 from app.services.plans import load_plan
 from app.util import local_today
+from tests.conftest import PASSWORD
 from tests.plans.conftest import small_plan
 
 
@@ -178,3 +179,23 @@ def test_sent_through_smtp_when_configured(app, runner, demo_consultation, peopl
     assert sorted(r[0] for r, _data in server.messages) == ["comite@example.org",
                                                             "enlace@example.org"]
     assert not (tmp_path / "outbox").exists()
+
+
+def test_implementer_sees_only_their_agency(client, auth, demo_consultation, people, make_user):
+    _plan_around_today()
+    auth.login("otra@example.org")
+    page = client.get("/planning/reminders").get_data(as_text=True)
+    assert "Vencido" not in page
+    auth.logout()
+    auth.login("enlace@example.org")
+    page = client.get("/planning/reminders").get_data(as_text=True)
+    assert "Vencido" in page
+    assert "Pronto" in page
+    assert "Lejano" not in page  # evidence to review is the monitors' list
+
+
+@pytest.mark.parametrize("role", ["staff", "analyst", "facilitator"])
+def test_reminders_page_forbidden_to_other_roles(client, make_user, role):
+    user = make_user(role, email=f"{role}@example.org")
+    client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
+    assert client.get("/planning/reminders").status_code == 403
