@@ -117,3 +117,7 @@ def plans_remind(as_of: str | None) -> None:
     counts = reminders.send(_day(as_of))
     click.echo(_("%(messages)d message(s) sent with %(reminders)d new reminder(s).",
                  messages=counts["messages"], reminders=counts["reminders"]))
+    if counts["failed"]:
+        raise click.ClickException("\n".join(
+            [_("%(num)d message(s) could not be sent; they will be tried again on the next "
+               "run:", num=len(counts["failed"]))] + [f"  - {line}" for line in counts["failed"]]))

@@ -233,7 +233,8 @@ def milestone_view(slug: str, number: int, milestone: int):
 @role_required(*EDITORS)
 def remove_milestone(slug: str, number: int, milestone: int):
     plan = _plan(slug)
-    _commitment(plan, number)
+    if milestone not in _commitment(plan, number).milestone_by_number():
+        abort(404)
     try:
         plan_editor.remove_milestone(plan, number, milestone, current_user)
     except DomainError as problem:

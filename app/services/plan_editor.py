@@ -114,6 +114,44 @@ def describe(problem: str, data: dict) -> str:
     return f"{head}: {message}" if head else message
 
 
+def changed_fields(before: dict, after: dict) -> dict[str, dict]:
+    """Return {field: {"before", "after"}} of what an edit changes, fields named as in the
+    file with commitments and milestones by number ("commitment 2.milestone 1.ends_on")."""
+    changes: dict[str, dict] = {}
+
+    def compare(old: dict, new: dict, prefix: str) -> None:
+        for key in sorted(set(old) | set(new)):
+            if key in ("commitments", "milestones"):
+                continue
+            if old.get(key) != new.get(key):
+                changes[prefix + key] = {"before": old.get(key), "after": new.get(key)}
+
+    def by_number(items) -> dict:
+        return {item.get("number"): item for item in items or [] if isinstance(item, dict)}
+
+    compare(before, after, "")
+    old_commitments = by_number(before.get("commitments"))
+    for number, item in by_number(after.get("commitments")).items():
+        prefix = f"commitment {number}."
+        old = old_commitments.pop(number, None)
+        if old is None:
+            changes[f"commitment {number}"] = {"before": None, "after": "added"}
+            continue
+        compare(old, item, prefix)
+        old_milestones = by_number(old.get("milestones"))
+        for m_number, milestone in by_number(item.get("milestones")).items():
+            previous = old_milestones.pop(m_number, None)
+            if previous is None:
+                changes[f"{prefix}milestone {m_number}"] = {"before": None, "after": "added"}
+            else:
+                compare(previous, milestone, f"{prefix}milestone {m_number}.")
+        for m_number in old_milestones:
+            changes[f"{prefix}milestone {m_number}"] = {"before": "present", "after": None}
+    for number in old_commitments:
+        changes[f"commitment {number}"] = {"before": "present", "after": None}
+    return changes
+
+
 def _check(data: dict) -> list[str]:
     """Return the plan's problems as users see them; warnings are returned by save()."""
     problems, _warnings = plan_service.validate_plan(data)
@@ -129,6 +167,7 @@ def _save(plan: Plan | None, data: dict, actor, action: str, **details) -> tuple
         raise EditorError(_("The plan has %(num)d problem(s); nothing was stored.",
                             num=len(problems)), problems)
     warnings = [describe(w, data) for w in plan_service.validate_plan(data)[1]]
+    changes = changed_fields(plan_service.export_plan(plan) if plan is not None else {}, data)
     with write_transaction() as session:
         if plan is None:
             if plan_service.get_by_slug(data["slug"]) is not None:
@@ -148,7 +187,8 @@ def _save(plan: Plan | None, data: dict, actor, action: str, **details) -> tuple
         plan_service._apply(plan, data, actor)
         session.flush()
         plan_service.freeze_origins(plan, refresh=plan.status == "draft")
-        audit.record(action, actor=actor, object_type="plan", object_id=plan.slug, **details)
+        audit.record(action, actor=actor, object_type="plan", object_id=plan.slug,
+                     changes=changes, **details)
     return plan, warnings
 
 
@@ -416,6 +456,9 @@ def remove_milestone(plan: Plan, number: int, milestone: int, actor) -> tuple[Pl
 
 def approve(plan: Plan, actor) -> Plan:
     """Approve a plan that passes the file's rules (at least one commitment): freeze origins."""
+    if plan.status == "approved":
+        raise EditorError(_("The plan was already approved on %(day)s; its origins stay as "
+                            "they were frozen then.", day=plan.approved_at.date().isoformat()))
     data = plan_service.export_plan(plan)
     problems, _warnings = plan_service.validate_plan(data)
     if problems:

@@ -14,6 +14,7 @@ keep no language yet).
 
 from __future__ import annotations
 
+import smtplib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -129,7 +130,8 @@ def _message(user: User, pending: list[Item]):
 
 
 def send(as_of: date | None = None, actor_label: str = "plans remind") -> dict:
-    """E-mail every reminder not sent yet; return {"messages", "reminders"} counts."""
+    """E-mail every reminder not sent yet; return the counts of messages and reminders sent,
+    and the recipients whose message could not be sent ("failed"; tried again next run)."""
     lists = items(as_of)
     by_user: dict[int, list[Item]] = defaultdict(list)
     users: dict[int, User] = {}
@@ -142,11 +144,17 @@ def send(as_of: date | None = None, actor_label: str = "plans remind") -> dict:
                     by_user[user.id].append(item)
                     users[user.id] = user
     messages = reminders = 0
+    failed: list[str] = []
     for user_id, pending in by_user.items():
         user = users[user_id]
         with force_locale(DEFAULT_LANGUAGE):
             message = _message(user, pending)
-        mail.send(message)
+        try:
+            mail.send(message)
+        except (OSError, smtplib.SMTPException) as error:
+            # Not recorded: the next run tries this person's reminders again.
+            failed.append(f"{user.email}: {error}")
+            continue
         with write_transaction() as session:
             for item in pending:
                 session.add(ReminderSent(milestone_id=item.milestone.id, event=item.event,
@@ -155,4 +163,4 @@ def send(as_of: date | None = None, actor_label: str = "plans remind") -> dict:
                          object_id=user.email, reminders=len(pending))
         messages += 1
         reminders += len(pending)
-    return {"messages": messages, "reminders": reminders}
+    return {"messages": messages, "reminders": reminders, "failed": failed}

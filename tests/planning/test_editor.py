@@ -81,6 +81,15 @@ def test_create_plan_then_commitment_then_approve(client, coordinator, demo_cons
     assert plan.status == "approved"
     assert plan.approved_by_id == coordinator.id
     assert [o.theme.code for o in plan.commitments[0].origins] == ["security"]
+    frozen_at = plan.commitments[0].origins[0].frozen_at
+    again = client.post("/planning/plan-nuevo/approve", follow_redirects=True)
+    assert "already approved" in again.get_data(as_text=True)
+    db.session.expire_all()
+    assert get_by_slug("plan-nuevo").commitments[0].origins[0].frozen_at == frozen_at
+    updated = db.session.scalars(db.select(AuditEvent).where(
+        AuditEvent.action == "commitment.updated")).one()
+    assert updated.details["changes"]["commitment 2.lead_agency"] == {
+        "before": "Secretaría de Transparencia", "after": "Otra Secretaría"}
     actions = set(db.session.scalars(db.select(AuditEvent.action)))
     assert {"plan.editor.created", "commitment.created", "milestone.created",
             "commitment.updated", "plan.approved"} <= actions

@@ -199,3 +199,19 @@ def test_reminders_page_forbidden_to_other_roles(client, make_user, role):
     user = make_user(role, email=f"{role}@example.org")
     client.post("/auth/login", data={"email": user.email, "password": PASSWORD})
     assert client.get("/planning/reminders").status_code == 403
+
+
+def test_unreachable_smtp_server_is_reported_and_tried_again(app, runner, demo_consultation,
+                                                             people, monkeypatch):
+    monkeypatch.setenv("CONSULTA_LANG", "en")
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False)
+    _plan_around_today()
+    result = runner.invoke(args=["plans", "remind"])
+    assert result.exit_code != 0
+    assert "2 message(s) could not be sent; they will be tried again" in result.output
+    assert "comite@example.org" in result.output
+    assert db.session.scalar(db.select(db.func.count(ReminderSent.id))) == 0
