@@ -14,6 +14,14 @@ from tests.plans.conftest import small_plan
 pytestmark = pytest.mark.browser
 
 
+def _accessible(page) -> None:
+    """No WCAG 2.1 A/AA violation found by axe on the current page."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]})
+    assert results.violations_count == 0, results.generate_report()
+
+
 def test_coordinator_adds_a_commitment_with_a_milestone(live_server, page, make_user,
                                                         make_consultation):
     make_consultation("closed", slug="consulta-ampliada-2016")
@@ -27,6 +35,7 @@ def test_coordinator_adds_a_commitment_with_a_milestone(live_server, page, make_
     page.get_by_role("link", name="Plan de prueba").click()
     page.get_by_role("link", name="Agregar un compromiso").click()
     expect(page.locator("#number")).to_have_value("2")
+    _accessible(page)
     page.fill("#title_es", "Datos abiertos municipales")
     page.fill("#starts_on", "2017-02")
     page.fill("#ends_on", "2017-11")
@@ -44,6 +53,8 @@ def test_coordinator_adds_a_commitment_with_a_milestone(live_server, page, make_
     page.get_by_role("button", name="Agregar compromiso").click()
     expect(page.locator("h1")).to_contain_text("Compromiso 2: Datos abiertos municipales")
     expect(page.get_by_role("link", name="Inventario de datos")).to_be_visible()
+    _accessible(page)
+    page.screenshot(path="/tmp/followup_commitment.png", full_page=True)
     db.session.expire_all()
     item = export_plan(get_by_slug("plan-prueba"))["commitments"][1]
     assert item["title"] == {"es": "Datos abiertos municipales"}
