@@ -74,6 +74,17 @@ class Config:
     # on every response: a background poll's cookie must not replace a posted form's.
     SESSION_REFRESH_EACH_REQUEST = False
     SESSION_IDLE_TIMEOUT = _int("SESSION_IDLE_TIMEOUT", 2 * 3600)
+    # Outgoing e-mail (plan reminders, `plans remind`). Without MAIL_SERVER the messages are
+    # written as .eml files to MAIL_OUTBOX_FOLDER instead (development and testing).
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_PORT = _int("MAIL_PORT", 587)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", True)
+    MAIL_FROM = os.environ.get("MAIL_FROM", "Consulta Abierta <no-reply@localhost>")
+    MAIL_OUTBOX_FOLDER = os.environ.get("MAIL_OUTBOX_FOLDER", str(INSTANCE_DIR / "outbox"))
+    # Days ahead a milestone's end counts as "due soon" in the reminders.
+    REMINDER_DAYS_AHEAD = _int("REMINDER_DAYS_AHEAD", 14)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     # Prefix of the counters' keys, for several sites (or test runs) sharing one Redis.
     # (Flask-Limiter keeps the first non-empty prefix it sees in a process: empty by default.)

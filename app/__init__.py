@@ -47,6 +47,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from app.entry import bp as entry_bp
     from app.maps import bp as maps_bp
     from app.opendata import bp as opendata_bp
+    from app.planning import bp as planning_bp
     from app.plans import api_bp as plans_api_bp
     from app.plans import bp as plans_bp
     from app.public import bp as public_bp
@@ -66,6 +67,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(maps_bp, url_prefix="/maps")
     app.register_blueprint(plans_bp, url_prefix="/plans")
     app.register_blueprint(plans_api_bp, url_prefix="/api/v1")
+    app.register_blueprint(planning_bp, url_prefix="/planning")
 
     from app import cli, nul, security
 

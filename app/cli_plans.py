@@ -105,3 +105,19 @@ def plans_board(slug: str, as_of: str | None, fmt: str, lang: str | None) -> Non
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
     else:
         click.echo(board_table(payload))
+
+
+@plans_cli.command("remind")
+@click.option("--as-of", "as_of", help="YYYY-MM-DD (default: today in Mexico City)")
+@command
+def plans_remind(as_of: str | None) -> None:
+    """E-mail milestones due soon, overdue milestones and evidence to review (once each)."""
+    from app.services import reminders
+
+    counts = reminders.send(_day(as_of))
+    click.echo(_("%(messages)d message(s) sent with %(reminders)d new reminder(s).",
+                 messages=counts["messages"], reminders=counts["reminders"]))
+    if counts["failed"]:
+        raise click.ClickException("\n".join(
+            [_("%(num)d message(s) could not be sent; they will be tried again on the next "
+               "run:", num=len(counts["failed"]))] + [f"  - {line}" for line in counts["failed"]]))

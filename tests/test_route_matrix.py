@@ -55,6 +55,7 @@ SAMPLE_VALUES = {
     "position": 1,
     "lang": "en",
     "question_code": "sector",
+    "milestone": 1,
 }
 
 
