@@ -311,6 +311,60 @@ GUNICORN_ENV = {
 }
 
 
+class ServerProcesses:
+    """Start the app in processes of their own on free ports; stop them all at the end."""
+
+    def __init__(self, database_url: str, folder: Path):
+        self.database_url = database_url
+        self.folder = folder
+        self.processes: list = []
+
+    def start(self, command: list[str], name: str, overrides: dict[str, str]) -> str:
+        """Run command (with {port} filled in) and return its base URL once it answers."""
+        import socket
+        import subprocess
+        import time
+        import urllib.request
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        env = {**os.environ, **GUNICORN_ENV, "DATABASE_URL": self.database_url,
+               "INSTANCE_PATH": str(self.folder / "instance"), **overrides}
+        env.pop("TEST_DATABASE_URL", None)
+        log_path = self.folder / f"{name}-{port}.log"
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen([part.format(port=port) for part in command],
+                                       cwd=Path(__file__).resolve().parent.parent, env=env,
+                                       stdout=log, stderr=log)
+        self.processes.append(process)
+        base = f"http://127.0.0.1:{port}"
+        # Generous: a loaded CI machine starting two workers importing pandas takes a while.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"{name} exited at start:\n" + log_path.read_text(errors="replace"))
+            try:
+                # The home page: no chart, so matplotlib stays unimported.
+                urllib.request.urlopen(base + "/", timeout=2).close()
+                return base
+            except Exception:  # noqa: BLE001 - not listening yet
+                time.sleep(0.1)
+        pytest.fail(f"{name} did not answer within 60 s")
+
+    def stop(self) -> None:
+        import signal
+        import subprocess
+
+        for process in self.processes:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()  # reaped: else its Popen warns "still running" in a later test
+
+
 @pytest.fixture
 def gunicorn_server(app, database_url: str, tmp_path: Path):
     """Start the app as production serves it: gunicorn in a process of its own.
@@ -320,46 +374,14 @@ def gunicorn_server(app, database_url: str, tmp_path: Path):
     with the test: a fault that only a real request cycle shows (a lazy load after the session
     ended, a cookie that outlives its request) shows here. The process ends with the test.
     """
-    import signal
-    import socket
-    import subprocess
     import sys
-    import time
-    import urllib.request
 
-    processes: list[subprocess.Popen] = []
+    servers = ServerProcesses(database_url, tmp_path)
 
     def start(workers: int = 2, **overrides: str) -> str:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        env = {**os.environ, **GUNICORN_ENV, "DATABASE_URL": database_url,
-               "INSTANCE_PATH": str(tmp_path / "instance"), **overrides}
-        env.pop("TEST_DATABASE_URL", None)
-        with open(tmp_path / f"gunicorn-{port}.log", "wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b",
-                 f"127.0.0.1:{port}", "--timeout", "60", "wsgi:app"],
-                cwd=Path(__file__).resolve().parent.parent, env=env, stdout=log, stderr=log)
-        processes.append(process)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail("gunicorn exited at start:\n"
-                            + (tmp_path / f"gunicorn-{port}.log").read_text(errors="replace"))
-            try:
-                urllib.request.urlopen(base + "/", timeout=2).close()
-                return base
-            except Exception:  # noqa: BLE001 - not listening yet
-                time.sleep(0.1)
-        pytest.fail("gunicorn did not answer within 30 s")
+        return servers.start([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b",
+                              "127.0.0.1:{port}", "--timeout", "60", "wsgi:app"], "gunicorn",
+                             overrides)
 
     yield start
-    for process in processes:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()  # reaped: else its Popen warns "still running" in a later test
+    servers.stop()

@@ -246,9 +246,11 @@ def discrepancies(slug: str):
                            keyings=paper.discrepancies(found, current_user))
 
 
-@bp.route("/<slug>/discrepancies/<serial>", methods=["GET", "POST"])
-@role_required("supervisor")
-def resolve(slug: str, serial: str):
+def _open_discrepancy(slug: str, serial: str):
+    """Return (consultation, its two keyings of serial), or a redirect if already resolved.
+
+    403 outside the supervisor's municipalities, 404 for a serial with no discrepancy.
+    """
     found = _consultation(slug)
     try:
         pair = paper.keyings(found, serial, current_user)
@@ -260,7 +262,16 @@ def resolve(slug: str, serial: str):
         abort(404)
     if paper.is_resolved(found, serial):
         flash(_("Form %(serial)s was already resolved.", serial=serial), "info")
-        return redirect(url_for("entry.discrepancies", slug=slug))
+        return found, None, redirect(url_for("entry.discrepancies", slug=slug))
+    return found, pair, None
+
+
+@bp.route("/<slug>/discrepancies/<serial>", methods=["GET", "POST"])
+@role_required("supervisor")
+def resolve(slug: str, serial: str):
+    found, pair, done = _open_discrepancy(slug, serial)
+    if done is not None:
+        return done
     errors: dict[str, str] = {}
     if request.method == "POST":
         decisions = {name: request.form.get(f"decide_{name}", "")
@@ -290,18 +301,9 @@ def resolve(slug: str, serial: str):
 @role_required("supervisor")
 def resolve_typed(slug: str, serial: str):
     """The third choice: the supervisor types what the paper says, with a reason."""
-    found = _consultation(slug)
-    try:
-        pair = paper.keyings(found, serial, current_user)
-    except OutOfScope as error:
-        _forbidden(error)
-    except DomainError:
-        abort(404)
-    if len(pair) != 2 or not pair[1].mismatch:
-        abort(404)
-    if paper.is_resolved(found, serial):
-        flash(_("Form %(serial)s was already resolved.", serial=serial), "info")
-        return redirect(url_for("entry.discrepancies", slug=slug))
+    found, pair, done = _open_discrepancy(slug, serial)
+    if done is not None:
+        return done
     errors: dict[str, str] = {}
     form = request.form
     if request.method == "POST":

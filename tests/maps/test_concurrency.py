@@ -9,13 +9,9 @@ not imported yet) and asks for charts and maps in parallel as its very first req
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import GUNICORN_ENV
+from tests.conftest import ServerProcesses
 from tests.maps.helpers import add_responses
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -65,42 +61,15 @@ def closed_slug(make_consultation):
 def flask_run_server(app, database_url: str, tmp_path: Path):
     """Start `flask run` (werkzeug's threaded server, as `make run` serves) in a process of
     its own; return its base URL."""
-    processes: list[subprocess.Popen] = []
+    servers = ServerProcesses(database_url, tmp_path)
 
     def start() -> str:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        env = {**os.environ, **GUNICORN_ENV, "DATABASE_URL": database_url,
-               "INSTANCE_PATH": str(tmp_path / "instance")}
-        env.pop("TEST_DATABASE_URL", None)
-        log_path = tmp_path / f"flask-{port}.log"
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--host", "127.0.0.1",
-                 "--port", str(port), "--with-threads", "--no-reload", "--no-debugger"],
-                cwd=ROOT, env=env, stdout=log, stderr=log)
-        processes.append(process)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail("flask run exited at start:\n" + log_path.read_text(errors="replace"))
-            try:
-                # The home page: no chart, matplotlib stays unimported.
-                urllib.request.urlopen(base + "/", timeout=2).close()
-                return base
-            except Exception:  # noqa: BLE001 - not listening yet
-                time.sleep(0.1)
-        pytest.fail("flask run did not answer within 30 s")
+        return servers.start([sys.executable, "-m", "flask", "--app", "wsgi", "run", "--host",
+                              "127.0.0.1", "--port", "{port}", "--with-threads", "--no-reload",
+                              "--no-debugger"], "flask", {})
 
     yield start
-    for process in processes:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    servers.stop()
 
 
 DRAW_AT_ONCE = """
