@@ -95,7 +95,8 @@ def test_board_shows_every_light_with_word_and_icon(client, lights):
     assert "Done: 0% of the milestones" in html
     assert "Expected by this date: 50%" in html  # commitment 4: 1 of 2 milestones due
     assert "Milestone 1, due March 31, 2017" in html
-    assert "Agencia C" in html and "Education" in html
+    assert "Agencia C" in html
+    assert "Education" in html
     assert "Period ended" not in html
 
 
@@ -122,7 +123,7 @@ def test_real_plan_page_lights_equal_the_api_board(client, real_plan):
         assert page_lights(html) == {c["number"]: c["light"] for c in api["commitments"]}
 
 
-@pytest.mark.parametrize("query, numbers", [
+@pytest.mark.parametrize(("query", "numbers"), [
     ("light=red", {4}),
     ("light=amber", {3}),
     ("agency=Agencia+A", {1, 3}),
@@ -180,7 +181,8 @@ def test_period_ended_keeps_overdue_commitments(client, lights):
 
 def test_plans_list_and_home_page_link_to_the_board(client, lights):
     html = client.get("/plans/?lang=en").get_data(as_text=True)
-    assert f'href="/plans/{SLUG}"' in html and "Lights plan" in html
+    assert f'href="/plans/{SLUG}"' in html
+    assert "Lights plan" in html
     home = client.get("/?lang=en").get_data(as_text=True)
     assert f'href="/plans/{SLUG}"' in home
     assert 'href="/plans/"' in home  # the header menu and the list
@@ -250,11 +252,13 @@ def test_commitment_page_shows_what_is_public(client, followed):
     assert 'href="https://example.org/acta-aceptada.pdf"' in html
     assert f'href="/plans/{SLUG}/evidence/{followed["file"].id}"' in html
     # Never what the committee has not accepted.
-    assert "pendiente-secreta" not in html and "rechazada-secreta" not in html
+    assert "pendiente-secreta" not in html
+    assert "rechazada-secreta" not in html
     assert "indicador-pendiente" not in html
     assert f'/evidence/{followed["pending"].id}"' not in html
     # The contact data of the official is not published here.
-    assert "ana@example.org" not in html and "1234 5678" not in html
+    assert "ana@example.org" not in html
+    assert "1234 5678" not in html
     # Indicator: baseline, the latest value backed by accepted evidence (or none), target.
     assert re.search(r"Latest reported value</span>\s*12\b", html)
     assert "June 1, 2017" not in html
@@ -266,8 +270,10 @@ def test_commitment_page_shows_what_is_public(client, followed):
                  "Milestone 1: completion on February 1, 2017 recorded from the plan"):
         assert text in html, text
     # Assessment.
-    assert "Substantial" in html and "Se hizo casi todo." in html
-    assert "Marginal" in html and "Poco cambio en la práctica." in html
+    assert "Substantial" in html
+    assert "Se hizo casi todo." in html
+    assert "Marginal" in html
+    assert "Poco cambio en la práctica." in html
 
 
 def test_commitment_page_origin_links_to_the_results(client, demo_consultation, make_user):
@@ -294,7 +300,8 @@ def test_text_in_one_language_is_marked(client, lights):
     html = client.get(f"/plans/{SLUG}/2?lang=en").get_data(as_text=True)
     assert '<p lang="es">Sólo en español</p> <span class="fallback">(only in Spanish)' in html
     html = client.get(f"/plans/{SLUG}/2?lang=es_MX").get_data(as_text=True)
-    assert "<p>Sólo en español</p>" in html and "(sólo en" not in html
+    assert "<p>Sólo en español</p>" in html
+    assert "(sólo en" not in html
 
 
 def test_commitment_page_milestone_statuses_follow_as_of(client, lights):
@@ -305,6 +312,9 @@ def test_commitment_page_milestone_statuses_follow_as_of(client, lights):
     html = client.get(f"/plans/{SLUG}/1?as_of=2017-01-15&lang=en").get_data(as_text=True)
     assert re.search(r'id="milestone-1">.*?mstatus-in_progress', html, re.S)
     assert "done on" not in html  # completed later than that day
+    assert "the whole record up to today" in html
+    html = client.get(f"/plans/{SLUG}/1?lang=en").get_data(as_text=True)
+    assert "the whole record up to today" not in html
 
 
 @pytest.mark.parametrize("lang", ["es_MX", "en"])
