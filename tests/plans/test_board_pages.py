@@ -340,3 +340,31 @@ def test_demo_plan_board_and_every_commitment_page(client, lang):
     # The piece waiting for review (commitment 5, milestone 3) is not shown.
     html = client.get(f"/plans/plan-accion-2016-2018/5?lang={lang}").get_data(as_text=True)
     assert "compromiso-5/hito-3.pdf" not in html
+
+
+def test_board_and_commitment_through_a_real_server(gunicorn_server, followed):
+    """As production serves them (gunicorn, no shared session): the page's lights are the
+    API's, the commitment page loads its evidence and history, a bad date is no 500."""
+    import json
+    import urllib.request
+
+    db.session.commit()
+    base = gunicorn_server(workers=1)
+
+    def get(path: str) -> tuple[int, str]:
+        with urllib.request.urlopen(base + path) as response:
+            return response.status, response.read().decode()
+
+    status, html = get(f"/plans/{SLUG}?as_of={DAY}&lang=en")
+    assert status == 200
+    _, body = get(f"/api/v1/plans/{SLUG}/board?as_of={DAY}")
+    api = json.loads(body)
+    assert page_lights(html) == {c["number"]: c["light"] for c in api["commitments"]}
+    status, html = get(f"/plans/{SLUG}/1?lang=es_MX")
+    assert status == 200
+    assert "Falta el informe final." in html
+    assert 'href="https://example.org/acta-aceptada.pdf"' in html
+    assert "pendiente-secreta" not in html
+    status, html = get(f"/plans/{SLUG}?as_of=2017-02-31&lang=en")
+    assert status == 200
+    assert "is not a date" in html
