@@ -368,3 +368,13 @@ def test_board_and_commitment_through_a_real_server(gunicorn_server, followed):
     status, html = get(f"/plans/{SLUG}?as_of=2017-02-31&lang=en")
     assert status == 200
     assert "is not a date" in html
+
+
+def test_evidence_link_that_is_not_a_web_address_is_not_a_link(client, lights):
+    commitment = lights.commitment_by_number()[1]
+    _evidence(commitment, commitment.milestones[0], "accepted",
+              url="javascript:alert(1)")
+    db.session.commit()
+    html = client.get(f"/plans/{SLUG}/1?lang=en").get_data(as_text=True)
+    assert 'href="javascript:' not in html
+    assert "Evidence (link): javascript:alert(1)" in html
