@@ -8,6 +8,7 @@ from app.auth.decorators import public
 from app.auth.routes import safe_next
 from app.public import bp
 from app.services import consultations as consultation_service
+from app.services import plans as plan_service
 from app.util import local_today
 
 
@@ -18,7 +19,8 @@ def index():
     groups: dict[str, list] = {"open": [], "upcoming": [], "closed": []}
     for consultation in consultation_service.listed():
         groups[consultation.status(today)].append(consultation)
-    return render_template("public/index.html", groups=groups, today=today)
+    return render_template("public/index.html", groups=groups, today=today,
+                           plans=plan_service.listed())
 
 
 @bp.route("/c/<slug>")
