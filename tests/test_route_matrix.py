@@ -54,6 +54,11 @@ SAMPLE_VALUES = {
     "position": 1,
     "lang": "en",
     "question_code": "sector",
+    # The follow-up's milestones, commitments and evidence (none in the world: 404 is fine;
+    # the scoping walk below uses real ones).
+    "milestone_id": 1,
+    "commitment_id": 1,
+    "evidence_id": 1,
 }
 
 
