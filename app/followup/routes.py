@@ -45,6 +45,10 @@ def _upload(form) -> evidence_service.Upload | None:
     return evidence_service.Upload(name=storage.filename, data=data)
 
 
+def _max_size() -> str:
+    return evidence_service.size_label(evidence_service.max_bytes())
+
+
 def _date_problem(form) -> list[str]:
     if form.done_on.errors:
         raw = request.form.get("done_on", "")
@@ -97,7 +101,7 @@ def submit_evidence(milestone_id: int):
     return render_template("followup/evidence_form.html", form=form, problems=problems,
                            milestone=milestone, commitment=milestone.commitment,
                            history=review_service.history(milestone),
-                           max_size=evidence_service.size_label(evidence_service.max_bytes())), status
+                           max_size=_max_size()), status
 
 
 @bp.route("/commitments/<int:commitment_id>/indicator", methods=["GET", "POST"])
@@ -131,7 +135,7 @@ def report_indicator(commitment_id: int):
     return render_template("followup/indicator_form.html", form=form, problems=problems,
                            commitment=commitment,
                            reports=evidence_service.indicator_reports(commitment),
-                           max_size=evidence_service.size_label(evidence_service.max_bytes())), status
+                           max_size=_max_size()), status
 
 
 @bp.route("/review")

@@ -9,7 +9,10 @@ import zipfile
 import pytest
 
 from app.extensions import db
-from tests.plans.conftest import demo_consultation, small_plan  # noqa: F401 - fixture
+from tests.plans import conftest as plans_conftest
+from tests.plans.conftest import small_plan
+
+demo_consultation = plans_conftest.demo_consultation  # the fixture, shared
 
 AGENCY = "Secretaría de Prueba"
 OTHER_AGENCY = "Otra Secretaría"
@@ -18,7 +21,7 @@ PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 17
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 20
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 40
-CSV = "colonia,vigilantes\nCentro,12\nOblatos,8\n".encode()
+CSV = b"colonia,vigilantes\nCentro,12\nOblatos,8\n"
 
 
 def zipped(members: dict[str, bytes]) -> bytes:

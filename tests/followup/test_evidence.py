@@ -49,7 +49,7 @@ def stored_files(app) -> list[Path]:
     return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
 
 
-@pytest.mark.parametrize("data,media_type,extension", [
+@pytest.mark.parametrize(("data", "media_type", "extension"), [
     (PDF, "application/pdf", "pdf"), (PNG, "image/png", "png"), (JPEG, "image/jpeg", "jpg"),
     (XLSX, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
     (DOCX, "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
@@ -73,11 +73,14 @@ def test_a_pdf_is_stored_outside_the_web_root_with_its_sha256(app, client, plan,
     response = post_evidence(client, target.id, data=PDF, name="Informe final (v2).pdf")
     assert response.status_code == 303, response.get_data(as_text=True)
     evidence = db.session.scalars(db.select(Evidence)).one()
-    assert evidence.state == "pending" and evidence.kind == "file"
+    assert evidence.state == "pending"
+    assert evidence.kind == "file"
     assert evidence.sha256 == hashlib.sha256(PDF).hexdigest()
-    assert evidence.media_type == "application/pdf" and evidence.size == len(PDF)
+    assert evidence.media_type == "application/pdf"
+    assert evidence.size == len(PDF)
     assert evidence.file_name == "Informe-final-v2.pdf"
-    assert evidence.done_on == date(2017, 3, 20) and evidence.milestone_id == target.id
+    assert evidence.done_on == date(2017, 3, 20)
+    assert evidence.milestone_id == target.id
     path = service.stored_path(evidence)
     assert path.read_bytes() == PDF
     assert Path(app.config["EVIDENCE_FOLDER"]) in path.parents
@@ -94,7 +97,8 @@ def test_a_png_named_pdf_is_kept_as_the_png_it_is(client, plan, people):
     response = post_evidence(client, milestone(plan).id, data=PNG, name="acta.pdf")
     assert response.status_code == 303
     evidence = db.session.scalars(db.select(Evidence)).one()
-    assert evidence.media_type == "image/png" and evidence.file_name == "acta.png"
+    assert evidence.media_type == "image/png"
+    assert evidence.file_name == "acta.png"
 
 
 def test_a_program_renamed_pdf_is_refused_and_nothing_is_stored(app, client, plan, people):
@@ -103,7 +107,8 @@ def test_a_program_renamed_pdf_is_refused_and_nothing_is_stored(app, client, pla
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "The evidence was not saved." in page
-    assert "informe.pdf" in page and "content was checked" in page
+    assert "informe.pdf" in page
+    assert "content was checked" in page
     assert db.session.scalar(db.select(db.func.count(Evidence.id))) == 0
     assert db.session.scalar(db.select(db.func.count(MilestoneEvent.id))) == 0
     assert stored_files(app) == []
@@ -123,7 +128,7 @@ def test_a_file_over_the_size_limit_is_refused(app, client, plan, people):
     assert post_evidence(client, milestone(plan).id, data=exact).status_code == 303
 
 
-@pytest.mark.parametrize("done_on,message", [
+@pytest.mark.parametrize(("done_on", "message"), [
     ("future", "is in the future"),
     ("2016-12-31", "is before the milestone&#39;s start (2017-01-01)"),
     ("", "Give the date the work was done."),
@@ -148,7 +153,7 @@ def test_today_and_the_milestones_first_day_are_accepted(plan, people):
     assert db.session.scalar(db.select(db.func.count(Evidence.id))) == 2
 
 
-@pytest.mark.parametrize("url,message", [
+@pytest.mark.parametrize(("url", "message"), [
     ("javascript:alert(1)", "must be a public web address"),
     ("ftp://example.org/file", "must be a public web address"),
     ("https://user:secret@example.org/", "must not carry a user name or password"),
@@ -200,14 +205,16 @@ def test_the_follow_up_page_lists_only_the_agencys_commitments(client, plan, peo
     sign_in(client, people["implementer"])
     page = client.get("/followup/").get_data(as_text=True)
     assert "Commitment 1" in page or "Compromiso 1" in page
-    assert "Otro compromiso" not in page and "Another commitment" not in page
+    assert "Otro compromiso" not in page
+    assert "Another commitment" not in page
     assert "Overdue" in page or "Vencido" in page
 
 
 def test_coordinators_see_every_agencys_commitments(client, plan, people):
     sign_in(client, people["coordinator"])
     page = client.get("/followup/").get_data(as_text=True)
-    assert "Secretaría de Prueba" in page and "Otra Secretaría" in page
+    assert "Secretaría de Prueba" in page
+    assert "Otra Secretaría" in page
 
 
 def test_an_indicator_value_is_reported_with_its_evidence(client, plan, people):
@@ -218,8 +225,10 @@ def test_an_indicator_value_is_reported_with_its_evidence(client, plan, people):
         "description": "Conteo de colonias"}, content_type="multipart/form-data")
     assert response.status_code == 303, response.get_data(as_text=True)
     report = db.session.scalars(db.select(IndicatorReport)).one()
-    assert report.value == 7.5 and report.measured_on == date(2017, 6, 30)
-    assert report.evidence.state == "pending" and report.evidence.milestone_id is None
+    assert report.value == 7.5
+    assert report.measured_on == date(2017, 6, 30)
+    assert report.evidence.state == "pending"
+    assert report.evidence.milestone_id is None
     bad = client.post(f"/followup/commitments/{commitment.id}/indicator", data={
         "value": "siete", "done_on": "2017-06-30", "url": "https://example.org/c.csv",
         "description": "Conteo"}, content_type="multipart/form-data")
