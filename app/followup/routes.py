@@ -159,7 +159,7 @@ def _readable_evidence(evidence_id: int):
 @role_required(*READERS)
 def evidence_page(evidence_id: int):
     evidence = _readable_evidence(evidence_id)
-    return _evidence_page(evidence, ReviewForm(), ReopenForm(), [], 200)
+    return _evidence_page(evidence, ReviewForm(), ReopenForm(prefix="reopen"), [], 200)
 
 
 def _evidence_page(evidence, form, reopen_form, problems, status):
@@ -211,7 +211,7 @@ def review(evidence_id: int):
                               form.reason.data or "")
     except DomainError as error:
         evidence = evidence_service.get(evidence_id)
-        return _evidence_page(evidence, form, ReopenForm(), _problems(error), 400)
+        return _evidence_page(evidence, form, ReopenForm(prefix="reopen"), _problems(error), 400)
     flash(_("Review saved."), "success")
     return redirect(url_for("followup.review_queue")), 303
 
@@ -222,7 +222,7 @@ def reopen(milestone_id: int):
     milestone = evidence_service.milestone_or_none(milestone_id)
     if milestone is None:
         abort(404)
-    form = ReopenForm()
+    form = ReopenForm(prefix="reopen")
     if not form.validate_on_submit():
         abort(400)
     back = request.form.get("evidence", type=int)

@@ -119,13 +119,13 @@ def test_reopening_needs_a_reason(plan, people, client):
     assert "Give the reason for reopening" in refused.value.problems[0]
     sign_in(client, people["coordinator"])
     response = client.post(f"/followup/milestones/{target.id}/reopen",
-                           data={"reason": "", "evidence": evidence.id})
+                           data={"reopen-reason": "", "evidence": evidence.id})
     assert response.status_code == 400
     assert "Give the reason for reopening" in response.get_data(as_text=True)
     db.session.refresh(target)
     assert target.completed_on == DONE
     response = client.post(f"/followup/milestones/{target.id}/reopen",
-                           data={"reason": "El acta era de otro hito", "evidence": evidence.id})
+                           data={"reopen-reason": "El acta era de otro hito", "evidence": evidence.id})
     assert response.status_code == 303
     db.session.refresh(target)
     assert target.completed_on is None
@@ -145,7 +145,7 @@ def test_an_implementer_may_not_reopen(plan, people, client):
     service.review(evidence.id, people["monitor"], "accepted", "")
     sign_in(client, people["implementer"])
     response = client.post(f"/followup/milestones/{milestone(plan).id}/reopen",
-                           data={"reason": "Quiero cambiarlo"})
+                           data={"reopen-reason": "Quiero cambiarlo"})
     assert response.status_code == 403
 
 
