@@ -73,3 +73,20 @@ def people(make_user):
 def milestone(plan, commitment: int = 1, number: int = 1):
     db.session.refresh(plan)
     return plan.commitment_by_number()[commitment].milestone_by_number()[number]
+
+
+@pytest.fixture
+def client(app):
+    """A client asking for English pages (the messages the tests read)."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture(autouse=True)
+def english(app):
+    """Service messages outside a request in English too."""
+    from flask_babel import force_locale
+
+    with force_locale("en"):
+        yield

@@ -125,7 +125,8 @@ def test_reopening_needs_a_reason(plan, people, client):
     db.session.refresh(target)
     assert target.completed_on == DONE
     response = client.post(f"/followup/milestones/{target.id}/reopen",
-                           data={"reopen-reason": "El acta era de otro hito", "evidence": evidence.id})
+                           data={"reopen-reason": "El acta era de otro hito",
+                                 "evidence": evidence.id})
     assert response.status_code == 303
     db.session.refresh(target)
     assert target.completed_on is None
