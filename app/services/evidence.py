@@ -277,7 +277,12 @@ def submit_evidence(milestone_id: int, user, *, upload: Upload | None, url: str,
     if problems:
         raise EvidenceRefused(_("The evidence was not saved."), problems)
     with write_transaction() as session:
-        milestone = session.get(Milestone, milestone_id)
+        milestone = session.get(Milestone, milestone_id, populate_existing=True,
+                                with_for_update=True)
+        if milestone.completed_on is not None:  # completed since the checks above
+            raise EvidenceRefused(_("The evidence was not saved."), [_(
+                "This milestone is already complete; a coordinator or monitor must reopen it "
+                "before new evidence is sent.")])
         commitment = milestone.commitment
         evidence = _new_evidence(session, commitment, milestone, user, upload, url,
                                  description, done_on, kind)

@@ -56,7 +56,10 @@ def review(evidence_id: int, monitor, decision: str, reason: str) -> Evidence:
         raise ReviewRefused(_("The review was not saved."), problems)
     try:
         with write_transaction() as session:
-            evidence = session.get(Evidence, evidence_id, populate_existing=True)
+            # Locked (PostgreSQL; SQLite's write transaction is already exclusive): two members
+            # accepting at once must not each count only their own review and miss the quorum.
+            evidence = session.get(Evidence, evidence_id, populate_existing=True,
+                                   with_for_update=True)
             if evidence is None:
                 raise ReviewRefused(_("No such evidence."))
             if evidence.submitted_by_id == monitor.id:
@@ -113,7 +116,8 @@ def reopen(milestone_id: int, actor, reason: str) -> Milestone:
         raise ReviewRefused(_("The milestone was not reopened."),
                             [_("The reason is longer than %(num)d characters.", num=MAX_REASON)])
     with write_transaction() as session:
-        milestone = session.get(Milestone, milestone_id, populate_existing=True)
+        milestone = session.get(Milestone, milestone_id, populate_existing=True,
+                                with_for_update=True)
         if milestone is None:
             raise ReviewRefused(_("No such milestone."))
         if milestone.completed_on is None:

@@ -81,3 +81,46 @@ def test_upload_review_and_public_file_through_gunicorn(app, gunicorn_server, pl
     first = board["commitments"][0]["milestones"][0]
     assert first["status"] == "complete"
     assert first["completed_on"] == "2017-03-20"
+
+
+def test_two_members_accepting_at_once_reach_a_quorum_of_two(app, gunicorn_server, plan,
+                                                              people):
+    """Two members accepting in the same instant, on two workers: each transaction could
+    count only its own review (PostgreSQL) and leave the evidence pending for ever."""
+    import threading
+    from datetime import date
+
+    from app.services import evidence as evidence_service
+    from app.services import review
+
+    evidence = evidence_service.submit_evidence(
+        milestone(plan).id, people["implementer"], upload=None,
+        url="https://example.org/acta.pdf", description="Acta", done_on=date(2017, 3, 20))
+    evidence_id = evidence.id
+    db.session.commit()
+    base = gunicorn_server(workers=2, EVIDENCE_QUORUM="2")
+    members = []
+    for email in ("monitor1@example.org", "monitor2@example.org"):
+        browser = Browser(base)
+        assert browser.sign_in(email, PASSWORD).status == 302
+        members.append((browser, browser.token(f"/followup/evidence/{evidence_id}")))
+    barrier = threading.Barrier(2)
+    answers = []
+
+    def accept(browser, token):
+        barrier.wait()
+        answers.append(browser.request(f"/followup/evidence/{evidence_id}/review",
+                                       {"decision": "accepted", "reason": "",
+                                        "csrf_token": token}).status)
+
+    threads = [threading.Thread(target=accept, args=member) for member in members]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert answers == [303, 303]
+    db.session.rollback()
+    assert db.session.get(Evidence, evidence_id).state == "accepted"
+    target = milestone(plan)
+    assert target.completed_on == date(2017, 3, 20)
+    assert [e.kind for e in review.history(target)].count("completed") == 1
