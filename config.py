@@ -111,6 +111,12 @@ class Config:
     # Administrators must enrol a second factor (TOTP) before doing anything else.
     ADMIN_TOTP_REQUIRED = _bool("ADMIN_TOTP_REQUIRED", True)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 32 * 1024 * 1024)
+    # Action plans' evidence: files are kept here (outside the web root), named by SHA-256;
+    # a file over EVIDENCE_MAX_BYTES is refused; EVIDENCE_QUORUM distinct monitors must accept
+    # a piece of evidence before its milestone completes.
+    EVIDENCE_FOLDER = os.environ.get("EVIDENCE_FOLDER", str(INSTANCE_DIR / "evidence"))
+    EVIDENCE_MAX_BYTES = _int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)
+    EVIDENCE_QUORUM = _int("EVIDENCE_QUORUM", 1)
     # A first-time visitor's answer form and thank-you page are served before Flask's request
     # handling (app/public/fast.py); off, Flask serves them as every other page.
     FAST_PUBLIC_PAGES = _bool("FAST_PUBLIC_PAGES", True)

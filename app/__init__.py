@@ -45,6 +45,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     from app.auth import bp as auth_bp
     from app.dashboard import bp as dashboard_bp
     from app.entry import bp as entry_bp
+    from app.followup import bp as followup_bp
     from app.maps import bp as maps_bp
     from app.opendata import bp as opendata_bp
     from app.planning import bp as planning_bp
@@ -68,6 +69,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     app.register_blueprint(plans_bp, url_prefix="/plans")
     app.register_blueprint(plans_api_bp, url_prefix="/api/v1")
     app.register_blueprint(planning_bp, url_prefix="/planning")
+    app.register_blueprint(followup_bp, url_prefix="/followup")
 
     from app import cli, nul, security
 

@@ -123,9 +123,12 @@ def demo_load(responses: int) -> None:
 @click.argument("email")
 @click.option("--role", "roles", multiple=True, required=True,
               help=f"One of {', '.join(ROLES)}; repeat for several.")
+@click.option("--agency", "agencies", multiple=True,
+              help="A lead agency an implementer reports for; repeat for several.")
 @click.option("--generate-password", is_flag=True, help="Generate a password and print it once.")
 @command
-def users_create(email: str, roles: tuple[str, ...], generate_password: bool) -> None:
+def users_create(email: str, roles: tuple[str, ...], agencies: tuple[str, ...],
+                 generate_password: bool) -> None:
     """Create a staff account; the password is asked twice unless generated."""
     from app.services import accounts
 
@@ -137,7 +140,11 @@ def users_create(email: str, roles: tuple[str, ...], generate_password: bool) ->
         password = accounts.generate_password()
     else:
         password = click.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
-    user = accounts.create_user(email, password, set(roles), actor=None)
+    problems = accounts.agency_problems(set(roles), accounts.clean_agencies(agencies))
+    if problems:
+        raise click.ClickException(" ".join(problems))
+    user = accounts.create_user(email, password, set(roles), actor=None,
+                                agencies=set(agencies))
     click.echo(_("Account %(email)s created with role(s) %(roles)s.", email=user.email,
                  roles=", ".join(sorted(user.roles))))
     if generate_password:

@@ -208,16 +208,23 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture
 def make_user(app):
-    """Create an account with roles and optional municipality codes."""
+    """Create an account with roles and optional municipality codes.
+
+    An implementer needs a lead agency: one not in any test plan ("Agencia de prueba") unless
+    `agencies` names them.
+    """
     from app.models import UserMunicipality
     from app.services.accounts import create_user
 
     counter = iter(range(1, 1000))
 
     def make(*roles: str, email: str | None = None, municipalities=(), password=PASSWORD,
-             all_municipalities: bool | None = None):
-        user = create_user(email or f"user{next(counter)}@example.org", password,
-                           set(roles or ("analyst",)), actor=None)
+             all_municipalities: bool | None = None, agencies=None):
+        roles = set(roles or ("analyst",))
+        if agencies is None and "implementer" in roles:
+            agencies = ("Agencia de prueba",)
+        user = create_user(email or f"user{next(counter)}@example.org", password, roles,
+                           actor=None, agencies=set(agencies or ()))
         for code in municipalities:
             user.municipality_rows.append(UserMunicipality(municipality_code=code))
         if all_municipalities is not None:

@@ -56,6 +56,11 @@ SAMPLE_VALUES = {
     "lang": "en",
     "question_code": "sector",
     "milestone": 1,
+    # The follow-up's milestones, commitments and evidence (none in the world: 404 is fine;
+    # the scoping walk below uses real ones).
+    "milestone_id": 1,
+    "commitment_id": 1,
+    "evidence_id": 1,
 }
 
 
@@ -194,3 +199,55 @@ def test_the_checks_catch_a_wrong_answer(app, request):
                  world["clients"]["staff"].get("/leaky")) is None  # the guard said 403
     ok = world["clients"]["analyst"].get("/leaky")
     assert "expected 403" in check(rules["leaky"], leaky, "staff", "GET", ok)
+
+
+def test_an_implementer_of_another_agency_is_refused_on_every_followup_route(
+        app, make_consultation, make_user):
+    """The walk above has no plan; this one does: every follow-up route taking a milestone,
+    commitment or evidence of agency B answers 403 to an implementer of agency A (GET and
+    POST), and the agency's own implementer is let in where the route is for implementers."""
+    from datetime import date
+
+    from app.services import evidence
+    from app.services.plans import load_plan
+    from tests.plans.conftest import small_plan
+
+    make_consultation("closed", slug="consulta-ampliada-2016")
+    plan = load_plan(small_plan()).plan  # commitment 1, of "Secretaría de Prueba"
+    commitment = plan.commitments[0]
+    milestone = commitment.milestones[0]
+    owner = make_user("implementer", email="owner@example.org",
+                      agencies=["Secretaría de Prueba"])
+    piece = evidence.submit_evidence(milestone.id, owner, upload=None,
+                                     url="https://example.org/a.pdf", description="Acta",
+                                     done_on=date(2017, 2, 1))
+    make_user("implementer", email="stranger@example.org", agencies=["Otra Secretaría"])
+    values = {"milestone_id": milestone.id, "commitment_id": commitment.id,
+              "evidence_id": piece.id}
+    clients = {}
+    for email in ("owner@example.org", "stranger@example.org"):
+        clients[email] = app.test_client()
+        assert clients[email].post("/auth/login", data={
+            "email": email, "password": PASSWORD}).status_code == 302
+    from flask import url_for
+
+    problems, walked = [], 0
+    for rule, view in routes(app):
+        if not rule.rule.startswith("/followup/") or not set(rule.arguments) & set(values):
+            continue
+        with app.test_request_context():
+            url = url_for(rule.endpoint, **{name: values[name] for name in rule.arguments})
+        for method in sorted(rule.methods - IGNORED_METHODS):
+            walked += 1
+            answer = clients["stranger@example.org"].open(url, method=method, data={})
+            answer.close()
+            if answer.status_code != 403:
+                problems.append(f"{method} {url} as another agency: {answer.status_code}")
+            required = view.required_roles
+            if method == "GET" and "implementer" in required:
+                mine = clients["owner@example.org"].get(url)
+                mine.close()
+                if mine.status_code in (401, 403):  # (a link's file route answers 404)
+                    problems.append(f"GET {url} as the agency: {mine.status_code}")
+    assert walked >= 6
+    assert problems == [], "\n".join(problems)

@@ -14,6 +14,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -35,7 +36,13 @@ class AccessForm(FlaskForm):
     all_municipalities = BooleanField(_l("All municipalities"))
     regions = CheckboxesField(_l("Regions"), coerce=int)
     municipalities = SelectMultipleField(_l("Municipalities"))
+    agencies = TextAreaField(_l("Lead agencies (implementers; one a line)"),
+                             validators=[Optional(), Length(max=20000)])
     submit = SubmitField(_l("Save"))
+
+    def agency_names(self) -> set[str]:
+        return {line.strip() for line in (self.agencies.data or "").splitlines()
+                if line.strip()}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

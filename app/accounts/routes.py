@@ -59,6 +59,7 @@ def create():
                 municipalities=set(form.municipalities.data or ()),
                 regions=set(form.regions.data or ()),
                 all_municipalities=form.all_municipalities.data,
+                agencies=form.agency_names(),
             )
         except DomainError as error:
             problems = [error.message, *error.problems]
@@ -70,7 +71,7 @@ def create():
                                              password=password))
     status = 400 if form.is_submitted() else 200
     return render_template("accounts/form.html", form=form, problems=problems,
-                           user=None), status
+                           user=None, known_agencies=accounts.known_agencies()), status
 
 
 @bp.route("/accounts/<int:user_id>", methods=["GET", "POST"])
@@ -82,6 +83,7 @@ def edit(user_id: int):
         "all_municipalities": user.all_municipalities,
         "regions": [row.region_number for row in user.region_rows],
         "municipalities": [row.municipality_code for row in user.municipality_rows],
+        "agencies": "\n".join(accounts.agencies_of(user)),
     } if request.method == "GET" else None)
     problems: list[str] = []
     if form.validate_on_submit():
@@ -91,6 +93,7 @@ def edit(user_id: int):
                 all_municipalities=form.all_municipalities.data,
                 municipalities=set(form.municipalities.data or ()),
                 regions=set(form.regions.data or ()), actor=current_user,
+                agencies=form.agency_names(),
             )
         except DomainError as error:
             problems = [error.message, *error.problems]
@@ -99,7 +102,8 @@ def edit(user_id: int):
             return redirect(url_for("accounts.index"))
     status = 400 if form.is_submitted() else 200
     return render_template("accounts/form.html", form=form, problems=problems, user=user,
-                           confirm=ConfirmForm()), status
+                           confirm=ConfirmForm(),
+                           known_agencies=accounts.known_agencies()), status
 
 
 def _post_action(user_id: int, action, message: str):

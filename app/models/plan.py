@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -336,3 +337,24 @@ class UserAgency(db.Model):
 
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
     lead_agency: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+# --- The follow-up's history is append-only --------------------------------------------------
+# A review or a milestone event, once written, is never changed or deleted: a light must not
+# change without a trace. (The plan file's "loaded" events go with a milestone the file drops,
+# which app/services/plans.py allows only when nothing else rests on it.)
+
+
+def _refuse_change(mapper, connection, target) -> None:
+    raise ValueError(f"{type(target).__name__} rows are append-only: never updated or deleted.")
+
+
+def _refuse_delete(mapper, connection, target) -> None:
+    if isinstance(target, MilestoneEvent) and target.kind == "loaded":
+        return
+    _refuse_change(mapper, connection, target)
+
+
+for _model in (MilestoneEvent, EvidenceReview):
+    event.listen(_model, "before_update", _refuse_change)
+    event.listen(_model, "before_delete", _refuse_delete)

@@ -7,4 +7,4 @@ bp = Blueprint("plans", __name__)
 # The plans API and open data, beside the consultations' at /api/v1.
 api_bp = Blueprint("plans_api", __name__)
 
-from app.plans import api, routes  # noqa: E402, F401
+from app.plans import api, evidence_files, routes  # noqa: E402, F401

@@ -16,7 +16,17 @@ from flask_babel import gettext as _
 
 from app.database import write_transaction
 from app.extensions import db
-from app.models import ROLES, Municipality, Region, User, UserMunicipality, UserRegion, UserRole
+from app.models import (
+    ROLES,
+    Commitment,
+    Municipality,
+    Region,
+    User,
+    UserAgency,
+    UserMunicipality,
+    UserRegion,
+    UserRole,
+)
 from app.services import audit
 from app.services.errors import DomainError
 from app.util import utcnow
@@ -104,11 +114,13 @@ def create_user(
     municipalities: set[str] | None = None,
     regions: set[int] | None = None,
     all_municipalities: bool | None = None,
+    agencies: set[str] | None = None,
 ) -> User:
     """Create an account after checking the email, roles, scope and password policy."""
     email = normalize_email(email)
     municipalities = set(municipalities or ())
     regions = set(regions or ())
+    agencies = clean_agencies(agencies or ())
     problems = []
     if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
         problems.append(_("\"%(email)s\" is not an email address.", email=email))
@@ -119,6 +131,7 @@ def create_user(
     if not roles:
         problems.append(_("Choose at least one role."))
     problems += _scope_problems(municipalities, regions)
+    problems += agency_problems(set(roles), agencies)
     problems += password_problems(password, email)
     if problems:
         raise DomainError(_("The account was not created."), problems)
@@ -134,6 +147,9 @@ def create_user(
                                   for code in sorted(municipalities)]
         user.region_rows = [UserRegion(region_number=number) for number in sorted(regions)]
         session.add(user)
+        session.flush()
+        for agency in sorted(agencies):
+            session.add(UserAgency(user_id=user.id, lead_agency=agency))
         session.flush()
         audit.record("account.create", actor=actor, object_type="user", object_id=user.id,
                      after=snapshot(user))
@@ -171,6 +187,7 @@ def snapshot(user: User) -> dict[str, Any]:
         "all_municipalities": user.all_municipalities,
         "municipalities": sorted(row.municipality_code for row in user.municipality_rows),
         "regions": sorted(row.region_number for row in user.region_rows),
+        "agencies": agencies_of(user),
         "two_factor": user.totp_secret is not None,
     }
 
@@ -217,6 +234,45 @@ def _scope_problems(municipalities: set[str], regions: set[int]) -> list[str]:
     return problems
 
 
+MAX_AGENCY_LENGTH = 200
+
+
+def clean_agencies(names) -> set[str]:
+    """Trim the names (blank ones dropped) and spell each as the plans do when one of their
+    lead agencies matches it but for case and spaces."""
+    known = {" ".join(name.split()).casefold(): name for name in db.session.scalars(
+        db.select(Commitment.lead_agency).distinct())}
+    cleaned = set()
+    for name in names:
+        name = " ".join(str(name).split())
+        if name:
+            cleaned.add(known.get(name.casefold(), name))
+    return cleaned
+
+
+def agency_problems(roles: set[str], agencies: set[str]) -> list[str]:
+    problems = []
+    if "implementer" in roles and not roles & {"admin", "coordinator"} and not agencies:
+        problems.append(_("An implementer reports for one or more lead agencies: give at least "
+                          "one agency (as the action plan names it)."))
+    for name in sorted(agencies):
+        if len(name) > MAX_AGENCY_LENGTH:
+            problems.append(_("The agency name \"%(name)s…\" is longer than %(num)d characters.",
+                              name=name[:40], num=MAX_AGENCY_LENGTH))
+    return problems
+
+
+def agencies_of(user: User) -> list[str]:
+    """Return the lead agencies assigned to an account, sorted."""
+    return sorted(db.session.scalars(
+        db.select(UserAgency.lead_agency).where(UserAgency.user_id == user.id)))
+
+
+def known_agencies() -> list[str]:
+    """Return the lead agencies of every plan's commitments, sorted."""
+    return sorted(db.session.scalars(db.select(Commitment.lead_agency).distinct()))
+
+
 def update_access(
     user_id: int,
     *,
@@ -225,9 +281,16 @@ def update_access(
     regions: set[int],
     all_municipalities: bool,
     actor: User | None,
+    agencies: set[str] | None = None,
 ) -> User:
-    """Set an account's roles and the municipalities/regions (or all) it may work on."""
+    """Set an account's roles and the municipalities/regions (or all) it may work on, and the
+    lead agencies an implementer reports for (None: keep them)."""
     problems = []
+    if agencies is None:
+        current = get_user(user_id)
+        agencies = set(agencies_of(current)) if current is not None else set()
+    agencies = clean_agencies(agencies)
+    problems += agency_problems(set(roles), agencies)
     unknown = sorted(set(roles) - set(ROLES))
     if unknown:
         problems.append(_("Unknown role %(role)s; roles are: %(roles)s", role=", ".join(unknown),
@@ -253,6 +316,11 @@ def update_access(
         have_regions = {row.region_number for row in user.region_rows}
         for number in sorted(set(regions) - have_regions):
             user.region_rows.append(UserRegion(region_number=number))
+        have_agencies = set(agencies_of(user))
+        for agency in sorted(have_agencies - agencies):
+            session.delete(session.get(UserAgency, (user.id, agency)))
+        for agency in sorted(agencies - have_agencies):
+            session.add(UserAgency(user_id=user.id, lead_agency=agency))
         session.flush()
         after = snapshot(user)
         if after != before:

@@ -100,7 +100,7 @@ def test_approve_freezes_the_origin(runner, demo_consultation):
 def test_users_create_with_the_new_roles(runner, app):
     for role in ("coordinator", "implementer", "monitor"):
         result = runner.invoke(args=["users", "create", f"{role}@example.org", "--role", role,
-                                     "--generate-password"])
+                                     "--agency", "Secretaría de Prueba", "--generate-password"])
         assert result.exit_code == 0, result.output
     from app.services.accounts import find_by_email
 

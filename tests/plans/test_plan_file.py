@@ -287,7 +287,7 @@ def test_implementers_are_scoped_to_their_agencies(demo_consultation, make_user)
     assert not plans.may_report_for(liaison, commitment)
     db.session.add(UserAgency(user_id=liaison.id, lead_agency="Secretaría de Prueba"))
     db.session.commit()
-    assert plans.lead_agencies_of(liaison) == {"Secretaría de Prueba"}
+    assert plans.lead_agencies_of(liaison) == {"Agencia de prueba", "Secretaría de Prueba"}
     assert plans.may_report_for(liaison, commitment)
     assert plans.may_report_for(make_user("coordinator"), commitment)
     assert plans.may_report_for(make_user("admin"), commitment)
