@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -78,4 +79,17 @@ def test_evidence_sent_reviewed_and_shown_complete(page, live_server, plan, peop
     board = json.loads(page.locator("body").inner_text())
     first = board["commitments"][0]["milestones"][0]
     assert (first["status"], first["completed_on"]) == ("complete", "2017-03-20")
+
+    # The public commitment page, signed out: the accepted evidence, downloadable, and the
+    # history of its submission and acceptance.
+    page.context.clear_cookies()
+    number = board["commitments"][0]["number"]
+    page.goto(f"{live_server}/plans/{slug}/{number}")
+    problems["public"] = axe_problems(page)
+    link = page.locator(f"#evidence-{evidence.id} a")
+    assert link.count() == 1
+    assert "Acta de instalación firmada" in page.locator(f"#evidence-{evidence.id}").inner_text()
+    with page.expect_download() as download:
+        link.click()
+    assert Path(download.value.path()).read_bytes() == followup.PDF
     assert problems == {name: [] for name in problems}
