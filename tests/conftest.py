@@ -121,8 +121,15 @@ class Client(FlaskClient):
 
 
 @pytest.fixture
-def app(database_url: str, app_config: dict):
-    app = create_app(_config(database_url, **app_config))
+def app(database_url: str, app_config: dict, tmp_path: Path):
+    # Files the app keeps go to this test's own folder (the same place a gunicorn_server of
+    # this test keeps them), never to the repository's instance/, which pytest-xdist's
+    # workers would share.
+    instance = tmp_path / "instance"
+    folders = {"JOB_FILES_FOLDER": str(instance / "job-files"),
+               "EVIDENCE_FOLDER": str(instance / "evidence"),
+               "MAIL_OUTBOX_FOLDER": str(instance / "outbox")}
+    app = create_app(_config(database_url, **{**folders, **app_config}))
     app.test_client_class = Client
     with app.app_context():
         yield app

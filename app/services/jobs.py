@@ -84,6 +84,7 @@ def start_import(consultation: Consultation, stream: IO[bytes], filename: str, *
     The size limit and an XLSX's expanded size and declared rows are checked here, before
     anything is queued; every row is checked by the worker.
     """
+    imports.refuse_draft(consultation)  # said on the upload page, before anything is kept
     kind = imports.file_kind(filename)
     config = current_app.config
     folder = files_folder()

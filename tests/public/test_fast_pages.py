@@ -302,7 +302,9 @@ REVIEWED_HOOKS = {
                               "_enforce_session_timeouts", "_require_admin_two_factor",
                               "refuse_nul"]},
     "after_request": {None: ["LoginManager._update_remember_cookie", "_add_security_headers"],
-                      "public": ["_no_store"]},
+                      "public": ["_no_store"],
+                      # Cache-Control of the open data's error answers: not a fast page's.
+                      "opendata": ["_errors_not_kept"]},
     "teardown_request": {},
     "url_value_preprocessor": {},
 }

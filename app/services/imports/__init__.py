@@ -6,7 +6,7 @@ transaction, as one ImportBatch.
 """
 
 from app.services.imports.batches import batches, void_batch
-from app.services.imports.checks import check_file
+from app.services.imports.checks import check_file, refuse_draft
 from app.services.imports.problems import ImportRejected, ImportResult, Problem, Progress
 from app.services.imports.sources import file_kind
 from app.services.imports.store import import_file
@@ -18,6 +18,7 @@ from app.services.imports.template import (
 )
 
 __all__ = [
+    "refuse_draft",
     "ImportRejected",
     "ImportResult",
     "Problem",
