@@ -12,7 +12,6 @@ from app.extensions import db
 from app.models import Evidence, Milestone, MilestoneEvent, Plan
 from app.services import plans
 from app.services.plans import InvalidPlan, PlanChangeRefused, load_plan, parse_day
-from tests.conftest import missing
 from tests.plans.conftest import SHARED_PLAN, small_plan
 
 
@@ -125,7 +124,10 @@ def test_the_real_plan_loads_with_its_one_warning(plan_file):
 
 def test_the_shared_file_loads_as_it_is(demo_consultation):
     if not SHARED_PLAN.exists():
-        missing(f"{SHARED_PLAN} is not there")
+        # A clone without the steering repository beside it must pass (users never have it):
+        # the project's own copy is tested above.
+        pytest.skip(f"{SHARED_PLAN} is not there (the steering repository is not beside this "
+                    "clone)")
     data = json.loads(SHARED_PLAN.read_text(encoding="utf-8"))
     plan = load_plan(data).plan
     exported = plans.export_plan(plan)
