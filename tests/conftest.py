@@ -264,7 +264,20 @@ def live_server(app):
     """Serve the app on a free local port in a thread; yield its base URL."""
     from werkzeug.serving import make_server
 
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    def buffered(environ, start_response):
+        # Read each response whole and close it before sending: when the browser drops a
+        # connection (a navigation cancels a stylesheet's download), werkzeug's test server
+        # can fail while draining the socket and never close the response, and the open
+        # static file then fails the test with a ResourceWarning. Streaming is tested through
+        # gunicorn_server.
+        chunks = app(environ, start_response)
+        try:
+            return [b"".join(chunks)]
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+
+    server = make_server("127.0.0.1", 0, buffered, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
